@@ -20,8 +20,8 @@ void log_open(const char *ident, bool to_syslog)
 
 void log_msg(int lvl, const char *tag, const char *fmt, ...)
 {
-	static const char *names[8] = { "emerg", "alert", "crit", "err",
-					"warn", "notice", "info", "debug" };
+	static const char *names[8] = { "emerg", "alert",  "crit", "err",
+		                        "warn",  "notice", "info", "debug" };
 	char text[1024];
 	va_list ap;
 
@@ -39,7 +39,7 @@ void log_msg(int lvl, const char *tag, const char *fmt, ...)
 		localtime_r(&ts.tv_sec, &tm);
 		strftime(when, sizeof(when), "%H:%M:%S", &tm);
 		fprintf(stderr, "%s.%03ld %s[%d]: [%s] %s: %s\n", when, ts.tv_nsec / 1000000,
-			log_ident, (int)getpid(), tag, names[lvl & 7], text);
+		        log_ident, (int)getpid(), tag, names[lvl & 7], text);
 	}
 }
 

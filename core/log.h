@@ -34,9 +34,9 @@ void log_msg(int lvl, const char *tag, const char *fmt, ...) __attribute__((form
 /* true at most once per interval_sec per call site (state passed in) */
 bool log_ratelimit(double *last, double interval_sec);
 
-#define log_at(lvl, ...)                                   \
-	do {                                               \
-		if ((lvl) <= log_level)                    \
+#define log_at(lvl, ...)                                      \
+	do {                                                  \
+		if ((lvl) <= log_level)                       \
 			log_msg((lvl), LOG_TAG, __VA_ARGS__); \
 	} while (0)
 #define log_err(...)   log_at(LOG_LVL_ERR, __VA_ARGS__)
@@ -45,11 +45,11 @@ bool log_ratelimit(double *last, double interval_sec);
 #define log_debug(...) log_at(LOG_LVL_DEBUG, __VA_ARGS__)
 
 /* log at most once every sec seconds from this call site */
-#define log_every(sec, lvl, ...)                              \
-	do {                                                  \
-		static double log_every_last_;                \
-		if (log_ratelimit(&log_every_last_, (sec)))   \
-			log_at((lvl), __VA_ARGS__);           \
+#define log_every(sec, lvl, ...)                            \
+	do {                                                \
+		static double log_every_last_;              \
+		if (log_ratelimit(&log_every_last_, (sec))) \
+			log_at((lvl), __VA_ARGS__);         \
 	} while (0)
 
 #endif /* CORE_LOG_H */

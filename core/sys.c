@@ -64,13 +64,13 @@ static int s_unlink(const char *path)
 }
 
 static const struct sys_table sys_default = {
-	s_open, s_read, s_pread, s_write, s_fsync, s_fdatasync, s_ftruncate, s_close, s_rename,
-	s_unlink,
+	s_open,      s_read,      s_pread, s_write,  s_fsync,
+	s_fdatasync, s_ftruncate, s_close, s_rename, s_unlink,
 };
 
 struct sys_table sys = {
-	s_open, s_read, s_pread, s_write, s_fsync, s_fdatasync, s_ftruncate, s_close, s_rename,
-	s_unlink,
+	s_open,      s_read,      s_pread, s_write,  s_fsync,
+	s_fdatasync, s_ftruncate, s_close, s_rename, s_unlink,
 };
 
 void sys_reset(void)

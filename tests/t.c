@@ -55,7 +55,8 @@ const char *t_tmpdir(void)
 	const char *base = getenv("TMPDIR");
 
 	if (!tmp_root[0]) {
-		snprintf(tmp_root, sizeof(tmp_root), "%s/cfs-%s-XXXXXX", base ? base : "/tmp", prog);
+		snprintf(tmp_root, sizeof(tmp_root), "%s/cfs-%s-XXXXXX", base ? base : "/tmp",
+		         prog);
 		if (!mkdtemp(tmp_root)) {
 			perror("mkdtemp");
 			abort();

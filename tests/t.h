@@ -39,33 +39,31 @@ const char *t_tmpdir(void); /* a new empty directory for this test */
 
 #define T_RUN(fn) t_run(#fn, fn)
 
-#define T_ASSERT(c)                                            \
-	do {                                                   \
-		if (!(c))                                      \
-			t_fail(__FILE__, __LINE__, "%s", #c);  \
+#define T_ASSERT(c)                                           \
+	do {                                                  \
+		if (!(c))                                     \
+			t_fail(__FILE__, __LINE__, "%s", #c); \
 	} while (0)
 
-#define T_EQ_INT(a, b)                                                                    \
-	do {                                                                              \
-		long long t_a_ = (long long)(a), t_b_ = (long long)(b);                   \
-		if (t_a_ != t_b_)                                                         \
-			t_fail(__FILE__, __LINE__, "%s == %s: %lld != %lld", #a, #b, t_a_, \
-			       t_b_);                                                     \
+#define T_EQ_INT(a, b)                                                                            \
+	do {                                                                                      \
+		long long t_a_ = (long long)(a), t_b_ = (long long)(b);                           \
+		if (t_a_ != t_b_)                                                                 \
+			t_fail(__FILE__, __LINE__, "%s == %s: %lld != %lld", #a, #b, t_a_, t_b_); \
 	} while (0)
 
-#define T_EQ_STR(a, b)                                                                       \
-	do {                                                                                 \
-		const char *t_a_ = (a), *t_b_ = (b);                                         \
-		if (!t_a_ || !t_b_ || strcmp(t_a_, t_b_))                                    \
-			t_fail(__FILE__, __LINE__, "%s == %s: \"%s\" != \"%s\"", #a, #b,      \
-			       t_a_ ? t_a_ : "(null)", t_b_ ? t_b_ : "(null)");               \
+#define T_EQ_STR(a, b)                                                                   \
+	do {                                                                             \
+		const char *t_a_ = (a), *t_b_ = (b);                                     \
+		if (!t_a_ || !t_b_ || strcmp(t_a_, t_b_))                                \
+			t_fail(__FILE__, __LINE__, "%s == %s: \"%s\" != \"%s\"", #a, #b, \
+			       t_a_ ? t_a_ : "(null)", t_b_ ? t_b_ : "(null)");          \
 	} while (0)
 
-#define T_EQ_MEM(a, b, n)                                                            \
-	do {                                                                         \
-		if (memcmp((a), (b), (n)))                                           \
-			t_fail(__FILE__, __LINE__, "%s == %s (%zu bytes)", #a, #b,   \
-			       (size_t)(n));                                         \
+#define T_EQ_MEM(a, b, n)                                                                        \
+	do {                                                                                     \
+		if (memcmp((a), (b), (n)))                                                       \
+			t_fail(__FILE__, __LINE__, "%s == %s (%zu bytes)", #a, #b, (size_t)(n)); \
 	} while (0)
 
 #endif /* TESTS_T_H */
