@@ -230,21 +230,23 @@ fetch_sources() {
 	mkdir -p "$s"
 	(cd "$s" && apt_private source --download-only libev mbedtls) >"$D/apt-source.log" 2>&1 ||
 		die "apt-get source libev mbedtls failed; see $D/apt-source.log"
-	(
-		cd "$s"
-		for t in libev_*.orig.tar.* mbedtls_*.orig.tar.*; do
-			[ -f "$t" ] || die "missing upstream tarball in $s: $t"
-			tar xf "$t"
-		done
-	)
-	ls -d "$s"/libev-*/ "$s"/mbedtls-*/ >/dev/null 2>&1 || die "unexpected source layout in $s"
+	# Unpack each upstream tarball into a directory of a fixed name
+	# (mbedtls' tarball has a GitHub-style top directory).
+	local p t
+	for p in libev mbedtls; do
+		t=$(ls "$s/${p}"_*.orig.tar.* 2>/dev/null | head -1)
+		[ -n "$t" ] || die "missing the upstream tarball of $p in $s"
+		mkdir -p "$s/$p"
+		tar xf "$t" -C "$s/$p" --strip-components=1 || die "cannot unpack $t"
+	done
 	(cd "$s" && ls *.dsc) >"$D/src/versions"
 }
 
 build_one_flavor() { # build_one_flavor NAME CC
-	local name=$1 cc=$2 out=$D/$name ev mb obj f
-	ev=$(ls -d "$D"/src/libev-*/ | head -1)
-	mb=$(ls -d "$D"/src/mbedtls-*/ | head -1)
+	local name=$1 cc=$2 out ev mb
+	out=$D/$name
+	ev=$D/src/libev
+	mb=$D/src/mbedtls
 	rm -rf "$out"
 	mkdir -p "$out/include/mbedtls" "$out/lib" "$out/obj/ev" "$out/obj/mbedtls"
 	say "build.sh: building libev and mbedtls with $cc ($name)"
@@ -255,9 +257,11 @@ build_one_flavor() { # build_one_flavor NAME CC
 	ar rcs "$out/lib/libev.a" "$out/obj/ev/ev.o"
 
 	cp "$mb"/include/mbedtls/*.h "$out/include/mbedtls/"
+	mkdir -p "$out/include/psa"
+	cp "$mb"/include/psa/*.h "$out/include/psa/"
 	cp core/mbedtls_config.h "$out/include/mbedtls/cfs_config.h"
 	ls "$mb"/library/*.c | xargs -P "$JOBS" -I{} sh -c \
-		"$cc -O2 -w -fPIC -ffunction-sections -fdata-sections -I'$out/include' -DMBEDTLS_CONFIG_FILE='<mbedtls/cfs_config.h>' -c {} -o '$out/obj/mbedtls/'\$(basename {} .c).o" ||
+		"$cc -O2 -w -fPIC -ffunction-sections -fdata-sections -I'$out/include' -I'$mb/library' -DMBEDTLS_CONFIG_FILE='<mbedtls/cfs_config.h>' -c {} -o '$out/obj/mbedtls/'\$(basename {} .c).o" ||
 		die "mbedtls build failed ($name)"
 	ar rcs "$out/lib/libmbedtls.a" "$out"/obj/mbedtls/*.o
 	rm -rf "$out/obj"
@@ -273,7 +277,7 @@ cmd_deps() {
 	mkdir -p "$D"
 	[ -f core/mbedtls_config.h ] || die "core/mbedtls_config.h is missing"
 	need_tool musl-gcc musl-tools
-	if [ "${1:-}" = --refresh ] || ! ls -d "$D"/src/libev-*/ "$D"/src/mbedtls-*/ >/dev/null 2>&1; then
+	if [ "${1:-}" = --refresh ] || [ ! -f "$D/src/libev/ev.c" ] || [ ! -d "$D/src/mbedtls/library" ]; then
 		fetch_sources
 	fi
 	if [ -f "$D/stamp" ] && [ "$(deps_stamp)" = "$(cat "$D/stamp")" ] &&
@@ -362,7 +366,7 @@ check_layers() {
 	for f in core/*.[ch]; do
 		[ -f "$f" ] || continue
 		if grep -nE '#include "(net|store|applets)/' "$f"; then bad=1; fi
-		if [ "$f" != core/crypt.c ] && grep -nE '#include [<"]mbedtls/' "$f"; then bad=1; fi
+		if [ "$f" != core/crypt.c ] && [ "$f" != core/mbedtls_config.h ] && grep -nE '#include [<"]mbedtls/' "$f"; then bad=1; fi
 	done
 	for f in store/*.[ch]; do
 		[ -f "$f" ] || continue
@@ -387,6 +391,7 @@ check_applets() {
 			say "applets.def: $cname has no 'config $sym' in Kconfig"
 			bad=1
 		}
+		grep -q "^CONFIG_$sym=y" .config 2>/dev/null || continue
 		[ -f "applets/$cname.c" ] || [ -d "applets/$cname" ] || {
 			say "applets.def: no source for $cname (applets/$cname.c or applets/$cname/)"
 			bad=1

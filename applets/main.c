@@ -23,6 +23,7 @@ static const struct applet applets[] = {
 #define APPLET(cname, cmd, fl, sum) { cmd, cname##_main, fl, sum },
 #include "applets/applets.def"
 #undef APPLET
+	{ NULL, NULL, 0, NULL }, /* end; also keeps the table non-empty */
 };
 
 static const char usage[] =
@@ -37,7 +38,7 @@ static const struct applet *applet_find(const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < ARRAY_SIZE(applets); i++)
+	for (i = 0; applets[i].name; i++)
 		if (!strcmp(applets[i].name, name))
 			return &applets[i];
 	return NULL;
@@ -59,7 +60,7 @@ static void list(FILE *f)
 {
 	size_t i;
 
-	for (i = 0; i < ARRAY_SIZE(applets); i++)
+	for (i = 0; applets[i].name; i++)
 		fprintf(f, "  %-14s %s\n", applets[i].name, applets[i].summary);
 }
 
@@ -76,7 +77,7 @@ static int install(const char *dir)
 		return 1;
 	}
 	self[n] = 0;
-	for (i = 0; i < ARRAY_SIZE(applets); i++) {
+	for (i = 0; applets[i].name; i++) {
 		if (path_fmt(link, sizeof(link), "%s/%s", dir, applets[i].name) < 0) {
 			cli_warn("%s/%s: name too long", dir, applets[i].name);
 			status = 1;
