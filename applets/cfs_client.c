@@ -1,0 +1,43 @@
+/* applets/cfs_client.c - what the client applets share
+ * SPDX-License-Identifier: MIT
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include "applets/cfs_client.h"
+#include "applets/cli.h"
+#include "core/path.h"
+#include "core/util.h"
+
+const char *cfs_client_sock(void)
+{
+	static char sock[CFS_PATH_MAX];
+
+	cli_path(sock, sizeof(sock), IPC_SOCK_SUFFIX);
+	return sock;
+}
+
+int cfs_client_connect(struct ipc_conn **out)
+{
+	int rc = ipc_connect(cfs_client_sock(), IPC_TIMEOUT_MS, out);
+
+	if (rc < 0)
+		cli_warn("cannot reach cfsd at %s: %s", cfs_client_sock(), cfs_strerror(rc));
+	return rc;
+}
+
+int cfs_client_canon(const char *user, char *dst)
+{
+	int rc = path_canon(dst, CFS_PATH_MAX, user);
+
+	if (rc < 0)
+		cli_warn("%s: %s", user, cfs_strerror(rc));
+	return rc;
+}
+
+int cfs_client_err(const char *path, int rc)
+{
+	if (rc < 0)
+		cli_warn("%s: %s", *path ? path : "/", cfs_strerror(rc));
+	return rc;
+}

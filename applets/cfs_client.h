@@ -1,0 +1,35 @@
+/* applets/cfs_client.h - what the client applets share: finding cfsd,
+ * path arguments, and error reporting in the words users know.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef APPLETS_CFS_CLIENT_H
+#define APPLETS_CFS_CLIENT_H
+
+#include <stddef.h>
+#include "net/ipc.h"
+
+#define CFS_OPT_ROOT 0x100
+
+/* The long options every client applet takes (--root DIR, --help);
+ * getopt_long() returns CFS_OPT_ROOT for --root and 'h' for --help. */
+#define CFS_CLIENT_LONGOPTS                                \
+	{ "root", required_argument, NULL, CFS_OPT_ROOT }, \
+	{                                                  \
+		"help", no_argument, NULL, 'h'             \
+	}
+
+/* The socket path of the daemon for the root in force (--root/CFS_ROOT). */
+const char *cfs_client_sock(void);
+
+/* Connect to cfsd; on failure print "cannot reach cfsd at SOCK: reason"
+ * and return -errno. */
+int cfs_client_connect(struct ipc_conn **out);
+
+/* Canonicalise a user path into dst (CFS_PATH_MAX bytes); on failure
+ * print "PATH: reason" and return -errno. */
+int cfs_client_canon(const char *user, char *dst);
+
+/* Print "PATH: reason" for rc (0 prints nothing); returns rc. */
+int cfs_client_err(const char *path, int rc);
+
+#endif /* APPLETS_CFS_CLIENT_H */
