@@ -90,7 +90,7 @@ void http_response_error(struct buf *out, int status, const char *msg);
  * head; the body is Content-Length bytes, or everything up to the end of
  * the stream if eof is true and there is no Content-Length.  On 0:
  * *status, the reason phrase into reason (NUL-terminated, truncated to
- * size), *body/*body_len point into p.  0, -EAGAIN, -EBADMSG, -E2BIG. */
+ * size), *body and *body_len point into p.  0, -EAGAIN, -EBADMSG, -E2BIG. */
 int http_parse_response(const uint8_t *p, size_t n, bool eof, int *status, char *reason,
                         size_t reason_size, const uint8_t **body, size_t *body_len);
 
