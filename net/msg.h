@@ -114,6 +114,7 @@ struct msg_hdr {
 	uint16_t index;
 	uint16_t count;
 	uint16_t len;
+	uint16_t reserved;
 };
 
 /* Drops by reason, and traffic.  Monotonic counters. */
