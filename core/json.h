@@ -28,7 +28,8 @@
  * characters in strings, bad escapes, lone surrogates, invalid UTF-8),
  * "\u0000" (strings are handed out NUL-terminated), duplicate keys in one
  * object, nesting deeper than JSON_DEPTH_MAX.  Rejected with -E2BIG: input
- * longer than JSON_INPUT_MAX or more than JSON_VALUES_MAX values.
+ * longer than JSON_INPUT_MAX, more than JSON_VALUES_MAX values or an
+ * object of more than JSON_MEMBERS_MAX members.
  * Numbers keep their text; json_get_i64() converts integers exactly.
  */
 #ifndef CORE_JSON_H
@@ -39,9 +40,10 @@
 #include <stdint.h>
 #include "core/buf.h"
 
-#define JSON_DEPTH_MAX  32                /* nested arrays/objects */
-#define JSON_INPUT_MAX  (2 * 1024 * 1024) /* bytes given to json_parse() */
-#define JSON_VALUES_MAX (256 * 1024)      /* values in one document */
+#define JSON_DEPTH_MAX   32                /* nested arrays/objects */
+#define JSON_INPUT_MAX   (2 * 1024 * 1024) /* bytes given to json_parse() */
+#define JSON_VALUES_MAX  (256 * 1024)      /* values in one document */
+#define JSON_MEMBERS_MAX 4096 /* members of one object (duplicate keys are looked for) */
 
 /* --- writer ----------------------------------------------------------- */
 
