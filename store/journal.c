@@ -1090,7 +1090,6 @@ int journal_compact_start(struct journal *j, uint64_t index, uint64_t term,
 	pid_t pid;
 	int rc;
 
-	*child = 0;
 	rc = compact_switch(j, index, term);
 	if (rc < 0)
 		return rc;

@@ -181,7 +181,8 @@ uint64_t journal_base_index(const struct journal *j); /* base_index of the curre
 uint64_t journal_last_index(const struct journal *j); /* index of the last entry (or the base) */
 
 /* Start compaction at (index, term), an entry of the log (or the base):
- * see above.  *child is the pid of the snapshot writer; the caller must
+ * see above.  On success *child (untouched on errors) is the pid of the
+ * snapshot writer; the caller must
  * waitpid() it and call journal_compact_done().  On an error before the
  * switch the journal stays on the old generation; if fork() fails after
  * the switch, -errno is returned and the new generation stays in use
