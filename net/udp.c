@@ -134,14 +134,19 @@ static int set_opt(int fd, int level, int name, const void *v, socklen_t len)
 	return setsockopt(fd, level, name, v, len) < 0 ? -errno : 0;
 }
 
-static int open_socket(const struct udp_addr *bind_to, int *out)
+/* SO_REUSEADDR only on the group socket, which every node on the host
+ * binds to group:port; the unicast socket stays exclusive, so a second
+ * daemon on the same address fails with -EADDRINUSE instead of silently
+ * stealing half of the traffic. */
+static int open_socket(const struct udp_addr *bind_to, bool reuse, int *out)
 {
-	int fd, one = 1, rc;
+	int fd, one = 1, rc = 0;
 
 	fd = socket(bind_to->ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	rc = set_opt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (reuse)
+		rc = set_opt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (!rc && bind_to->ss.ss_family == AF_INET6)
 		rc = set_opt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	if (!rc && bind(fd, (const struct sockaddr *)&bind_to->ss, bind_to->len) < 0)
@@ -301,7 +306,7 @@ int udp_open(struct ev_loop *loop, const struct udp_conf *conf, udp_recv_fn *cb,
 			goto out_free;
 		}
 	}
-	rc = open_socket(&u->local, &u->fd);
+	rc = open_socket(&u->local, false, &u->fd);
 	if (rc)
 		goto out_free;
 	len = sizeof(u->local.ss);
@@ -311,7 +316,7 @@ int udp_open(struct ev_loop *loop, const struct udp_conf *conf, udp_recv_fn *cb,
 	}
 	u->local.len = len;
 	if (conf->mode == UDP_MCAST) {
-		rc = open_socket(&u->group, &u->mfd);
+		rc = open_socket(&u->group, true, &u->mfd);
 		if (rc)
 			goto out_close;
 		rc = mcast_setup(u);

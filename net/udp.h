@@ -6,7 +6,8 @@
  *	             group:port; a second socket bound to group:port with
  *	             SO_REUSEADDR receives the group (corosync totemudp does
  *	             the same), TTL 1, loopback on so that several nodes on
- *	             one host hear each other; or
+ *	             one host (different local addresses, same port) hear
+ *	             each other; or
  *	UDP_UNICAST  (transport: udpu, knet) one packet per peer.
  * udp_send_to() is always unicast.  IPv4 and IPv6 (numeric addresses).
  *
@@ -16,6 +17,9 @@
  * block_unlisted_ips); datagrams from our own address (multicast
  * loopback) are dropped.  Every drop is counted in struct udp_stats;
  * nothing here logs per packet.
+ *
+ * The unicast socket is bound without SO_REUSEADDR: a second daemon on
+ * the same address and port gets -EADDRINUSE.
  *
  * Peers match by address and port; a peer whose port is 0 in the list
  * gets the local port (the usual case: every node uses 5405).

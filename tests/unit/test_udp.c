@@ -200,11 +200,10 @@ static void test_open_errors(void)
 	c.local_addr = "127.0.0.1";
 	T_EQ_INT(udp_open(loop, &c, ep_recv, NULL, &u), 0);
 	T_ASSERT(udp_port(u) != 0);
-	/* SO_REUSEADDR lets another socket bind the port (as several nodes
-	 * sharing a multicast port need) */
+	/* the unicast address is exclusive: a second daemon is refused */
 	c.port = udp_port(u);
-	T_EQ_INT(udp_open(loop, &c, ep_recv, NULL, &u2), 0);
-	udp_close(u2);
+	T_EQ_INT(udp_open(loop, &c, ep_recv, NULL, &u2), -EADDRINUSE);
+	T_ASSERT(u2 == NULL);
 	T_EQ_INT(udp_send_to(u, 7, (const uint8_t *)"x", 1), -ENOENT);
 	{
 		static uint8_t big[UDP_DGRAM_MAX + 1];
