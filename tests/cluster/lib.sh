@@ -10,7 +10,15 @@
 #	heal                      undo every partition
 #	wait_until SECS CMD...    poll CMD every 0.1 s until it succeeds (1 if it never does)
 #	check NAME CMD...         run CMD, print "ok NAME" or "FAIL NAME", count it
+#	trees_identical           every running node shows the same tree digest
+#	status_field I KEY        a field of node I's `cfs-status --json`
+#	leader_of I               the leader node I knows (its node id)
+#	bench_writes I N DIR      N writes of 300 bytes through node I into DIR
+#	cleanup_cluster           stop and remove this cluster (another may follow)
 #	finish                    print "N passed, N failed"; the EXIT trap cleans up
+#
+# cluster_up N TRANSPORT nowait: do not wait for quorum.  WRONG_KEY_NODE=I:
+# node I gets an authkey of its own.
 #
 # Hosts.  As root with `ip netns`: one network namespace per node, each with a
 # veth into a hub namespace that holds a bridge, addresses 10.251.K.I/24 (K
@@ -53,16 +61,29 @@ node_addr() {
 }
 node_root() { echo "$T/node$1"; }
 
-cleanup() {
+cleanup_cluster() {
 	local i
 	for i in "${!PIDS[@]}"; do
 		[ -n "${PIDS[$i]}" ] && kill -9 "${PIDS[$i]}" 2>/dev/null
 	done
 	wait 2>/dev/null
+	PIDS=()
 	if [ "$USE_NETNS" = 1 ]; then
 		for i in $(seq 1 "$NODES"); do ip netns del "$(node_ns "$i")" 2>/dev/null; done
 		ip netns del "$HUB" 2>/dev/null
 	fi
+	if [ "$FAIL" != 0 ] || [ -n "${KEEP:-}" ]; then
+		for i in $(seq 1 "$NODES"); do
+			[ -f "$(node_root "$i").log" ] && { echo "--- node$i log (tail)"; tail -15 "$(node_root "$i").log"; }
+		done
+	fi
+	rm -rf "${T:?}"/node* "$T"/corosync.conf "$T"/authkey
+	NODES=0
+	K=$((K + 1))
+}
+
+cleanup() {
+	cleanup_cluster
 	[ -n "${KEEP:-}" ] || rm -rf "$T"
 }
 trap cleanup EXIT
@@ -142,8 +163,13 @@ cluster_up() {
 		mkdir -p "$(node_root "$i")/etc/corosync"
 		cp "$T/corosync.conf" "$(node_root "$i")/etc/corosync/corosync.conf"
 		install -m 0400 "$T/authkey" "$(node_root "$i")/etc/corosync/authkey"
+		if [ "${WRONG_KEY_NODE:-0}" = "$i" ]; then
+			rm -f "$(node_root "$i")/etc/corosync/authkey"
+			head -c 256 /dev/urandom >"$(node_root "$i")/etc/corosync/authkey"
+		fi
 		start_node "$i"
 	done
+	[ "${3:-}" = nowait ] && return 0
 	wait_until 15 all_quorate || {
 		log "cluster did not become quorate"
 		return 1
@@ -239,9 +265,36 @@ check() {
 	fi
 }
 
-# tree_digest I: a digest of the whole tree as node I shows it
-tree_digest() {
-	on "$1" cfs-ls -R -l --json / 2>/dev/null | sha256sum | cut -c1-16
+status_field() { # status_field I KEY: a field of cfs-status --json
+	on "$1" cfs-status --json 2>/dev/null | tr ',{}' '\n\n\n' |
+		sed -n "s/^ *\"$2\": *\"\{0,1\}\([^\"]*\)\"\{0,1\} *$/\1/p" | head -1
+}
+
+leader_of() {
+	status_field "$1" leader
+}
+
+trees_identical() {
+	local i d first=
+	for i in $(seq 1 "$NODES"); do
+		[ -n "${PIDS[$i]:-}" ] || continue
+		d=$(status_field "$i" digest)
+		[ -n "$d" ] || return 1
+		if [ -z "$first" ]; then first=$d; elif [ "$d" != "$first" ]; then return 1; fi
+	done
+	[ -n "$first" ]
+}
+
+same_content() { # same_content I PATH FILE
+	on "$1" cfs-cat "$2" 2>/dev/null | cmp -s - "$3"
+}
+
+bench_writes() { # bench_writes I N DIR: N writes of 300 bytes; fails if any fails
+	local i=$1 n=$2 dir=$3 k data
+	data=$(head -c 225 /dev/urandom | base64 -w0)
+	for k in $(seq 1 "$n"); do
+		echo "$data" | on "$i" cfs-put "$dir/$k" || return 1
+	done
 }
 
 finish() {
