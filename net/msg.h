@@ -45,6 +45,12 @@
  * fails, sending fails with its error.  Message ids start at epoch << 32
  * and count up, so they never repeat for a sender either.
  *
+ * Limits of the replay window, by design: it lives in memory, so a node
+ * that restarts accepts replays of packets sent before its restart
+ * (once each); the layer above (Raft terms and indexes) must tolerate
+ * old and duplicate messages anyway.  A peer that comes back with an
+ * epoch lower than before is dropped as a replay until msg_forget().
+ *
  * Receiving, in order: size bounds, magic, version (-EPROTO), declared
  * length, cluster id, sender != 0 and != self, tag (-EACCES), then the
  * replay window (per sender: the highest seq accepted and a 64-entry
@@ -150,7 +156,8 @@ struct msg_stats {
 struct msg_ops {
 	/* Put one datagram on the wire: to == 0 means every other node (one
 	 * multicast packet or one per peer), else that node.  pkt is
-	 * borrowed for the call.  0 or -errno (counted in tx_errors). */
+	 * borrowed for the call.  0 or -errno (counted in tx_errors).  It
+	 * must not call msg_recv() on the same msg (queue instead). */
 	int (*send)(void *ctx, uint32_t to, const uint8_t *pkt, size_t len);
 	/* A whole message from node `from`; p is borrowed for the call only.
 	 * The callback may call msg_send(); it must not free the msg. */

@@ -8,9 +8,11 @@
  *	      the cluster key so the fuzzer reaches the code after the tag:
  *	        u8 type, u8 sender (1..4), u8 seq step, u8 msgid (0..7),
  *	        u16 index, u16 count, u32 total, u8 time step (x 10 ms),
- *	        u8 payload length (x 8, capped), u8 flags
- *	      each record may also tick the timers.
- * Every input starts from a fresh msg, which is freed at the end, so
+ *	        u8 payload length (x 8, capped), u8 bits (1: run msg_tick
+ *	        after it, 2: set header flags, which is malformed);
+ *	      the payload bytes are the input bytes that follow (not consumed).
+ * Every input starts from a fresh msg that has just sent a 5000-byte
+ * message (so NACKs find it), which is freed at the end, so
  * leaks show up under LeakSanitizer.
  */
 #include <stdint.h>
@@ -90,15 +92,14 @@ static void raw_mode(struct msg *m, struct rd *r)
 
 static void script_mode(struct msg *m, struct rd *r)
 {
-	static uint8_t payload[MSG_DATA_MAX], pkt[MSG_DGRAM_MAX], sent[5000];
+	static uint8_t payload[MSG_DATA_MAX], pkt[MSG_DGRAM_MAX];
 	uint64_t seq[5] = { 0, 1ull << 32, 1ull << 32, 1ull << 32, 1ull << 32 };
 	struct msg_hdr h;
 	double now = 0;
+	uint8_t tick;
 	int n;
 
-	/* something in the sent cache for NACKs to find (msgid 1 << 32 | 1) */
-	msg_send(m, 2, sent, sizeof(sent), 0);
-	while (r->left >= 16) {
+	while (r->left >= 15) {
 		memset(&h, 0, sizeof(h));
 		h.version = MSG_VERSION;
 		h.cluster = msg_cluster_id("fuzzclu");
@@ -114,7 +115,8 @@ static void script_mode(struct msg *m, struct rd *r)
 		h.total = rd_u32(r);
 		now += rd_u8(r) * 0.01;
 		h.len = (uint16_t)(rd_u8(r) * 8u);
-		h.flags = rd_u8(r) & 1;
+		tick = rd_u8(r);
+		h.flags = tick >> 1 & 1;   /* malformed */
 		if (h.total & 0x80000000u) /* a well-formed fragment, often */
 			h.total &= MSG_MAX - 1;
 		if (h.type == MSG_FRAG && h.total > MSG_DATA_MAX && h.total <= MSG_MAX &&
@@ -132,7 +134,7 @@ static void script_mode(struct msg *m, struct rd *r)
 		n = msg_seal(key(), &h, payload, pkt);
 		if (n > 0)
 			msg_recv(m, pkt, (size_t)n, now);
-		if (h.flags)
+		if (tick & 1)
 			msg_tick(m, now);
 	}
 	msg_tick(m, now + 100);
@@ -145,6 +147,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		              .epoch = 1,
 		              .rx_sender_max = 1 << 20,
 		              .rx_total_max = 2 << 20 };
+	static const uint8_t sent[5000];
 	struct msg *m;
 	struct rd r;
 
@@ -152,6 +155,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (msg_new(&c, key(), &fz_ops, NULL, &m))
 		abort();
+	/* something in the sent cache for NACKs to find (msgid 1 << 32 | 1) */
+	msg_send(m, 2, sent, sizeof(sent), 0);
 	r = rd_init(data + 1, size - 1);
 	if (data[0] & 1)
 		script_mode(m, &r);
