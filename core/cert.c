@@ -79,12 +79,12 @@ static time_t x509_time(const mbedtls_x509_time *t)
 }
 
 /* "YYYYMMDDhhmmss" as x509write wants it */
-static void time_str(time_t t, char out[16])
+static void time_str(time_t t, char out[64])
 {
 	struct tm tm;
 
 	gmtime_r(&t, &tm);
-	snprintf(out, 16, "%04d%02d%02d%02d%02d%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+	snprintf(out, 64, "%04d%02d%02d%02d%02d%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
 	         tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
@@ -173,7 +173,7 @@ static int start_crt(mbedtls_x509write_cert *w, const struct cert_key *subject_k
                      const struct cert_key *issuer_key, const char *subject, const char *issuer,
                      uint64_t serial, time_t from, time_t to)
 {
-	char nb[16], na[16];
+	char nb[64], na[64];
 	uint8_t ser[8];
 	mbedtls_mpi s;
 	int ret, i;
@@ -380,7 +380,7 @@ int cert_node_create(const void *ca_pem, size_t ca_len, const struct cert_key *c
 	static const uint8_t lo6[16] = { [15] = 1 };
 	const char *fqdn = req->fqdn && *req->fqdn ? req->fqdn : req->node;
 	uint8_t ip[16];
-	size_t iplen = 4, san_len, eku_len;
+	size_t iplen = 4, san_len = 0, eku_len = 0;
 	struct san san[SAN_MAX];
 	unsigned char san_buf[1024], eku_buf[32], *san_der, *eku_der;
 	char issuer[512], subject[512];

@@ -30,7 +30,9 @@
  *	-EACCES      handshake failure or untrusted peer (fingerprint mismatch,
  *	             no common cipher, bad certificate, alert from the peer);
  *	             tls_msg() says what, for the user
- *	-EBADMSG     the peer sent bytes that are not TLS
+ *	-EBADMSG     after the handshake, a record that does not decode or
+ *	             fails its integrity check (during the handshake any such
+ *	             failure, plain HTTP on the port included, is -EACCES)
  *	-ECONNRESET  the peer closed the connection during the handshake
  *	-EPIPE etc.  the socket's own errors, as -errno
  *	-EINVAL      bad PEM/key given to tls_conf_*_new(), or a bad pin string
