@@ -1069,6 +1069,150 @@ static void test_large_records(void)
 	free(dir);
 }
 
+static int n_fsync, fail_fsync_at;
+static int (*real_fsync)(int);
+
+static int fsync_nth_fails(int fd)
+{
+	if (++n_fsync == fail_fsync_at)
+		return -EIO;
+	return real_fsync(fd);
+}
+
+static int rename_fails(const char *from, const char *to)
+{
+	(void)from;
+	(void)to;
+	return -EXDEV;
+}
+
+static int ftruncate_fails(int fd, off_t len)
+{
+	(void)fd;
+	(void)len;
+	return -EIO;
+}
+
+/* Compaction failing before the switch leaves the journal on its old
+ * generation, healthy and without leftovers; failing after the rename
+ * (fsync of the directory) breaks it; every case recovers in full. */
+static void test_compaction_failures(void)
+{
+	struct tree_stub ts = { 1, 10, 0 };
+	int step;
+
+	for (step = 0; step < 4; step++) {
+		char *dir = dup_dir(t_tmpdir());
+		struct coll c = { 0 };
+		struct journal *j;
+		int rc;
+
+		T_OK(journal_open(dir, &coll_cb, &c, &j));
+		fill(j, 1, 50, 0);
+		T_OK(journal_sync(j));
+		real_write = sys.write;
+		real_fsync = sys.fsync;
+		n_write = n_fsync = 0;
+		switch (step) {
+		case 0: /* writing the new generation */
+			sys.write = write_enospc;
+			break;
+		case 1: /* fsync of the new generation */
+			fail_fsync_at = 1;
+			sys.fsync = fsync_nth_fails;
+			break;
+		case 2: /* rename into place */
+			sys.rename = rename_fails;
+			break;
+		case 3: /* fsync of the directory after the rename */
+			fail_fsync_at = 2;
+			sys.fsync = fsync_nth_fails;
+			break;
+		}
+		rc = journal_compact(j, 40, 1 + 40 / 100, stub_encode, &ts);
+		sys_reset();
+		T_ASSERT(rc < 0);
+		T_ASSERT(!exists(pth(dir, "journal.2.tmp")));
+		T_ASSERT(!exists(pth(dir, "snap.2")));
+		if (step < 3) {
+			T_ASSERT(!journal_broken(j));
+			T_EQ_INT(journal_gen(j), 1);
+			T_ASSERT(!exists(pth(dir, "journal.2")));
+			T_OK(append_entry(j, 51, 1, 0));
+			T_OK(journal_sync(j));
+			/* and a later attempt works */
+			T_OK(journal_compact(j, 51, 1, stub_encode, &ts));
+			T_EQ_INT(journal_gen(j), 2);
+		} else {
+			T_ASSERT(journal_broken(j));
+			T_EQ_INT(append_entry(j, 51, 1, 0), -EIO);
+		}
+		journal_close(j);
+		coll_free(&c);
+
+		T_OK(journal_open(dir, &coll_cb, &c, &j));
+		if (step < 3) {
+			T_EQ_INT(c.snap_index, 51);
+			T_EQ_INT(c.last, 51);
+		} else {
+			/* journal.2 was renamed into place: 1..40 from
+			 * journal.1, 41..50 copied into journal.2 */
+			T_EQ_INT(c.nsnap, 0);
+			T_EQ_INT(c.last, 50);
+			T_ASSERT(log_has(&c, 1, 50, 0));
+			T_ASSERT(exists(pth(dir, "journal.2")));
+		}
+		T_EQ_INT(c.bad_order, 0);
+		journal_close(j);
+		coll_free(&c);
+		free(dir);
+	}
+}
+
+/* A failing snapshot write inside the synchronous compaction keeps the
+ * older generations; a failing truncation during recovery fails the
+ * open, and the next open cuts. */
+static void test_recovery_failures(void)
+{
+	char *dir = dup_dir(t_tmpdir());
+	struct tree_stub ts = { 1, 10, 0 };
+	struct coll c = { 0 };
+	struct journal *j = NULL;
+	uint64_t end[11];
+
+	make_entries(dir, 10, end);
+	T_OK(journal_open(dir, &coll_cb, &c, &j));
+	real_fsync = sys.fsync;
+	n_fsync = 0;
+	fail_fsync_at = 3; /* new journal, its directory, then the snapshot */
+	sys.fsync = fsync_nth_fails;
+	T_EQ_INT(journal_compact(j, 5, 1, stub_encode, &ts), -EAGAIN);
+	sys_reset();
+	T_ASSERT(!journal_broken(j));
+	T_EQ_INT(journal_gen(j), 2);
+	T_ASSERT(exists(pth(dir, "journal.1")));
+	T_ASSERT(!exists(pth(dir, "snap.2")));
+	T_ASSERT(!exists(pth(dir, "snap.2.tmp")));
+	T_EQ_INT(append_trunc(j, 4, 1), -EINVAL); /* below the base */
+	journal_close(j);
+	coll_free(&c);
+
+	/* tear journal.2, then fail the cut */
+	T_EQ_INT(truncate(pth(dir, "journal.2"), (off_t)fsize(pth(dir, "journal.2")) - 3), 0);
+	sys.ftruncate = ftruncate_fails;
+	j = NULL;
+	T_EQ_INT(journal_open(dir, &coll_cb, &c, &j), -EIO);
+	sys_reset();
+	T_ASSERT(j == NULL);
+	coll_free(&c);
+	T_OK(journal_open(dir, &coll_cb, &c, &j));
+	T_EQ_INT(c.last, 9);
+	T_ASSERT(log_has(&c, 1, 9, 0));
+	journal_close(j);
+	coll_free(&c);
+	free(dir);
+}
+
 int main(int argc, char **argv)
 {
 	t_init(argc, argv);
@@ -1087,5 +1231,7 @@ int main(int argc, char **argv)
 	T_RUN(test_callback_error_stops);
 	T_RUN(test_dump);
 	T_RUN(test_large_records);
+	T_RUN(test_compaction_failures);
+	T_RUN(test_recovery_failures);
 	return t_done();
 }
