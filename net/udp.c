@@ -134,6 +134,20 @@ static int set_opt(int fd, int level, int name, const void *v, socklen_t len)
 	return setsockopt(fd, level, name, v, len) < 0 ? -errno : 0;
 }
 
+/* Room for a burst of fragments (a 4 MiB message is ~3100 datagrams):
+ * the FORCE variants work for root beyond net.core.[rw]mem_max; without
+ * privileges the kernel caps the plain ones.  Failure is not an error:
+ * lost fragments are asked for again. */
+static void set_buffers(int fd)
+{
+	int size = UDP_SOCKBUF;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+}
+
 /* SO_REUSEADDR only on the group socket, which every node on the host
  * binds to group:port; the unicast socket stays exclusive, so a second
  * daemon on the same address fails with -EADDRINUSE instead of silently
@@ -149,6 +163,8 @@ static int open_socket(const struct udp_addr *bind_to, bool reuse, int *out)
 		rc = set_opt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (!rc && bind_to->ss.ss_family == AF_INET6)
 		rc = set_opt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (!rc)
+		set_buffers(fd);
 	if (!rc && bind(fd, (const struct sockaddr *)&bind_to->ss, bind_to->len) < 0)
 		rc = -errno;
 	if (rc) {

@@ -39,7 +39,8 @@
 #define UDP_DGRAM_MAX  1400 /* = MSG_DGRAM_MAX */
 #define UDP_PORT       5405
 #define UDP_PEERS_MAX  1024
-#define UDP_RECV_BATCH 64 /* datagrams read per readiness event */
+#define UDP_RECV_BATCH 64                /* datagrams read per readiness event */
+#define UDP_SOCKBUF    (8 * 1024 * 1024) /* SO_RCVBUF/SO_SNDBUF asked for */
 
 enum udp_mode {
 	UDP_UNICAST = 0,

@@ -263,6 +263,21 @@ static void test_unicast_200k(void)
 	T_EQ_INT(udp_stats(a.u)->drop_unknown, 0);
 	T_EQ_INT(msg_stats(a.m)->drop_auth, 0);
 
+	/* the largest message: ~3100 datagrams in one burst */
+	{
+		uint8_t *max = xmalloc(MSG_MAX);
+
+		for (i = 0; i < MSG_MAX; i++)
+			max[i] = (uint8_t)(i ^ (i >> 11));
+		T_EQ_INT(msg_send(a.m, 2, max, MSG_MAX, ev_now(loop)), 0);
+		T_ASSERT(run_until(loop, &b, 2, NULL, 0, 20.0));
+		T_EQ_INT(b.ngot, 2);
+		T_EQ_INT(b.got_len, MSG_MAX);
+		if (b.got_len == MSG_MAX)
+			T_EQ_MEM(b.got, max, MSG_MAX);
+		free(max);
+	}
+
 	free(data);
 	ep_free(&a);
 	ep_free(&b);
