@@ -443,8 +443,11 @@ build_unit() {
 	for t in tests/unit/test_*.c; do
 		[ -f "$t" ] || continue
 		out=$B/test-$flavor/$(basename "$t" .c)
-		local tobj
-		tobj=$(compile "$flavor" "$cc" "$flags" "$t")
+		local tobj extra
+		# a test may link sources from outside core/ net/ store/:
+		# a line " * link: applets/cfsd/node.c ..." in its header comment
+		extra=$(sed -n 's/^ \* link: //p' "$t")
+		tobj=$(compile "$flavor" "$cc" "$flags" "$t" $extra)
 		# shellcheck disable=SC2086
 		run $cc $flags $ldflags -o "$out" $tobj $objs "$lib/libmbedtls.a" "$lib/libev.a" -lm ||
 			die "link of $t failed ($flavor)"
