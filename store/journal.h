@@ -81,7 +81,9 @@
  *	-EBUSY    <dir>/lock is held by another open journal (another cfsd)
  *	-EFBIG    the record payload is larger than JREC_PAYLOAD_MAX
  *	-EINVAL   a record with an unknown type, a non-contiguous index, or a
- *	          compaction index/term that is not in the log
+ *	          compaction index/term that is not in the log;
+ *	          journal_compact_done() without a compaction started on this
+ *	          journal (or after a failed fork)
  *	-EAGAIN   journal_compact_start() while a compaction is running;
  *	          journal_compact_done() when the child failed (nothing was
  *	          deleted; try again later)
@@ -190,7 +192,8 @@ uint64_t journal_last_index(const struct journal *j); /* index of the last entry
 int journal_compact_start(struct journal *j, uint64_t index, uint64_t term,
                           journal_encode_fn *encode, void *ctx, pid_t *child);
 
-/* After waitpid() of the child: wait_status as waitpid() gave it.  On
+/* After waitpid() of the child: wait_status as waitpid() gave it (or
+ * after journal_close() without it: a crash, which recovery handles).  On
  * success (exit status 0) delete every older journal and snapshot and
  * fsync the directory; on failure keep them and return -EAGAIN. */
 int journal_compact_done(struct journal *j, int wait_status);
