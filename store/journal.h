@@ -192,8 +192,8 @@ uint64_t journal_last_index(const struct journal *j); /* index of the last entry
 int journal_compact_start(struct journal *j, uint64_t index, uint64_t term,
                           journal_encode_fn *encode, void *ctx, pid_t *child);
 
-/* After waitpid() of the child: wait_status as waitpid() gave it (or
- * after journal_close() without it: a crash, which recovery handles).  On
+/* After waitpid() of the child: wait_status as waitpid() gave it.  (A
+ * journal closed without this call is like a crash: recovery copes.)  On
  * success (exit status 0) delete every older journal and snapshot and
  * fsync the directory; on failure keep them and return -EAGAIN. */
 int journal_compact_done(struct journal *j, int wait_status);
