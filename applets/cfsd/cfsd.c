@@ -1,0 +1,375 @@
+/* applets/cfsd/cfsd.c - the cluster file system daemon: options, paths,
+ * daemonizing, signals, shutdown
+ * SPDX-License-Identifier: MIT
+ *
+ * Local mode (as pmxcfs -l): a standalone node, always quorate, whose
+ * tree lives in its journal.  Every path is below the root prefix
+ * (--root DIR, else $CFS_ROOT, else /):
+ *	<root>/var/lib/cfsd/       journal, snapshots, the single-instance lock
+ *	<root>/run/cfsd/cfsd.sock  the IPC socket
+ *	<root>/run/cfsd/cfsd.pid   the pid file
+ *
+ * Start-up: lock + recover (journal_open) -> IPC socket -> pid file ->
+ * ready.  Without -f the process forks first; the parent waits until the
+ * child is serving (or has failed, having said why on stderr) and exits
+ * 0 (or 1).  Once ready the daemon logs to syslog.
+ *
+ * SIGTERM/SIGINT: stop accepting, commit and answer what is pending,
+ * wait for a running compaction, sync, close, remove the socket and the
+ * pid file.  SIGHUP is ignored (nothing to reread yet).  SIGPIPE is
+ * ignored; sockets use MSG_NOSIGNAL anyway.
+ */
+#define LOG_TAG "main"
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "applets/applets.h"
+#include "applets/cfsd/cfsd.h"
+#include "applets/cli.h"
+#include "core/log.h"
+#include "core/path.h"
+#include "store/tree.h"
+
+static const char usage[] =
+        "usage: cfsd [-f] [-d] [-l] [--name NAME] [--root DIR] [--gid GID]\n"
+        "\n"
+        "The cluster file system daemon.  This version runs in local mode (as\n"
+        "pmxcfs -l): one node, always quorate, the tree kept in a journal under\n"
+        "<root>/var/lib/cfsd and served on <root>/run/cfsd/cfsd.sock.\n"
+        "\n"
+        "  -f, --foreground  stay in the foreground, log to stderr\n"
+        "  -d, --debug       debug logging\n"
+        "  -l, --local       local mode (the default while clustering is absent)\n"
+        "  --name NAME       this node's name (default: the short host name)\n"
+        "  --root DIR        put every path below DIR (default $CFS_ROOT, else /);\n"
+        "                    the owner of DIR gets root's rights on the socket\n"
+        "  --gid GID         group (name or number) with read access to non-private\n"
+        "                    paths (default www-data)\n"
+        "  -h, --help        this help\n";
+
+static struct cfsd cfsd; /* the applet's one state struct */
+
+static void stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct cfsd *d = &cfsd;
+
+	(void)revents;
+	log_info("received signal %d, shutting down", w->signum);
+	d->stopping = true;
+	ipc_server_stop_accepting(d->ipc);
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static void hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+	log_info("SIGHUP: nothing to reload");
+}
+
+static int set_paths(struct cfsd *d)
+{
+	char real[PATH_MAX];
+	const char *root = cli_root();
+	struct stat st;
+
+	if (*root) {
+		if (!realpath(root, real)) {
+			cli_warn("%s: %s", root, strerror(errno));
+			return -1;
+		}
+		if (stat(real, &st) < 0 || !S_ISDIR(st.st_mode)) {
+			cli_warn("%s: %s", real, strerror(S_ISDIR(st.st_mode) ? errno : ENOTDIR));
+			return -1;
+		}
+		d->root_uid = st.st_uid;
+		if (!strcmp(real, "/"))
+			real[0] = 0;
+	} else {
+		real[0] = 0;
+		d->root_uid = 0;
+	}
+	if (path_fmt(d->root, sizeof(d->root), "%s", real) < 0 ||
+	    path_fmt(d->state_dir, sizeof(d->state_dir), "%s/var/lib/cfsd", real) < 0 ||
+	    path_fmt(d->run_dir, sizeof(d->run_dir), "%s/run/cfsd", real) < 0 ||
+	    path_fmt(d->sock, sizeof(d->sock), "%s/cfsd.sock", d->run_dir) < 0 ||
+	    path_fmt(d->pidfile, sizeof(d->pidfile), "%s/cfsd.pid", d->run_dir) < 0 ||
+	    strlen(d->sock) >= 108) {
+		cli_warn("%s: root path too long for the socket", real);
+		return -1;
+	}
+	return 0;
+}
+
+static int set_gid(struct cfsd *d, const char *arg)
+{
+	struct group *gr;
+	char *end;
+	unsigned long v;
+
+	if (!arg) {
+		gr = getgrnam("www-data");
+		if (gr) {
+			d->ro_gid = gr->gr_gid;
+			d->has_ro_gid = true;
+		}
+		return 0;
+	}
+	v = strtoul(arg, &end, 10);
+	if (*arg && !*end) {
+		d->ro_gid = (gid_t)v;
+		d->has_ro_gid = true;
+		return 0;
+	}
+	gr = getgrnam(arg);
+	if (!gr) {
+		cli_warn("--gid %s: no such group", arg);
+		return -1;
+	}
+	d->ro_gid = gr->gr_gid;
+	d->has_ro_gid = true;
+	return 0;
+}
+
+static void default_name(struct cfsd *d)
+{
+	char host[256];
+	char *dot;
+
+	if (gethostname(host, sizeof(host)) < 0)
+		strcpy(host, "localhost");
+	host[sizeof(host) - 1] = 0;
+	dot = strchr(host, '.');
+	if (dot)
+		*dot = 0;
+	host[sizeof(d->name) - 1] = 0; /* node names are short (LDH labels) */
+	strcpy(d->name, host);
+}
+
+/* Fork; the parent waits for the child's "ready" byte and exits with
+ * 0 (ready) or 1 (the child failed and said why on stderr).  Returns the
+ * write end of the pipe in the child. */
+static int daemonize(void)
+{
+	int pfd[2];
+	pid_t pid;
+	char ch;
+	ssize_t n;
+
+	if (pipe(pfd) < 0) {
+		cli_warn("pipe: %s", strerror(errno));
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		cli_warn("fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid > 0) {
+		close(pfd[1]);
+		do
+			n = read(pfd[0], &ch, 1);
+		while (n < 0 && errno == EINTR);
+		_exit(n == 1 && ch == '1' ? 0 : 1);
+	}
+	close(pfd[0]);
+	setsid();
+	return pfd[1];
+}
+
+static void detach_stdio(void)
+{
+	int fd = open("/dev/null", O_RDWR);
+
+	if (fd < 0)
+		return;
+	dup2(fd, 0);
+	dup2(fd, 1);
+	dup2(fd, 2);
+	if (fd > 2)
+		close(fd);
+}
+
+static int write_pidfile(struct cfsd *d)
+{
+	char text[32];
+	int n = snprintf(text, sizeof(text), "%d\n", (int)getpid());
+
+	return path_write_atomic(d->pidfile, text, (size_t)n, 0644);
+}
+
+static void other_pid(struct cfsd *d, char *dst, size_t size)
+{
+	char *text = NULL;
+	size_t len;
+
+	dst[0] = 0;
+	if (path_read_file(d->pidfile, 64, &text, &len) == 0) {
+		text[strcspn(text, "\n")] = 0;
+		snprintf(dst, size, " (pid %s)", text);
+	}
+	free(text);
+}
+
+int cfsd_main(int argc, char **argv)
+{
+	enum { OPT_NAME = 0x100, OPT_ROOT, OPT_GID };
+	static const struct option lo[] = {
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "local", no_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "name", required_argument, NULL, OPT_NAME },
+		{ "root", required_argument, NULL, OPT_ROOT },
+		{ "gid", required_argument, NULL, OPT_GID },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cfsd *d = &cfsd;
+	const char *gid_arg = NULL;
+	struct ipc_server_cfg icfg;
+	struct timespec t0, t1;
+	int opt, rc, ready_fd = -1, status = 1;
+	char other[64];
+
+	while ((opt = getopt_long(argc, argv, "fdlh", lo, NULL)) != -1) {
+		switch (opt) {
+		case 'f':
+			d->foreground = true;
+			break;
+		case 'd':
+			log_level = LOG_LVL_DEBUG;
+			break;
+		case 'l':
+			d->local = true;
+			break;
+		case OPT_NAME:
+			if (!*optarg || strlen(optarg) >= sizeof(d->name) ||
+			    !rules_node_name_ok(optarg, strlen(optarg))) {
+				cli_warn("--name %s: not a valid node name", optarg);
+				return 2;
+			}
+			strcpy(d->name, optarg);
+			break;
+		case OPT_ROOT:
+			cli_root_set(optarg);
+			break;
+		case OPT_GID:
+			gid_arg = optarg;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			return cli_usage(usage);
+		}
+	}
+	if (optind != argc)
+		return cli_usage(usage);
+	if (!d->name[0])
+		default_name(d);
+	if (set_paths(d) < 0 || set_gid(d, gid_arg) < 0)
+		return 1;
+	rc = path_mkdirs(d->run_dir, 0755);
+	if (rc < 0) {
+		cli_warn("%s: %s", d->run_dir, cfs_strerror(rc));
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	umask(022);
+	if (!d->foreground) {
+		ready_fd = daemonize();
+		if (ready_fd < 0)
+			return 1;
+	}
+	log_open("cfsd", false);
+	d->starttime = (uint64_t)time(NULL);
+	d->local = true;
+	d->loop = ev_default_loop(EVFLAG_AUTO);
+	if (!d->loop) {
+		cli_warn("cannot create the event loop");
+		goto out;
+	}
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = store_glue_open(d);
+	if (rc == -EBUSY) {
+		other_pid(d, other, sizeof(other));
+		cli_warn("%s is locked: another cfsd is running on this root%s", d->state_dir,
+		         other);
+		goto out_store;
+	}
+	if (rc < 0) {
+		cli_warn("%s: cannot open the journal: %s", d->state_dir, cfs_strerror(rc));
+		goto out_store;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+
+	icfg.path = d->sock;
+	icfg.root_uid = d->root_uid;
+	icfg.ro_gid = d->ro_gid;
+	icfg.has_ro_gid = d->has_ro_gid;
+	icfg.request = ipc_ops_request;
+	icfg.ctx = d;
+	rc = ipc_server_new(d->loop, &icfg, &d->ipc);
+	if (rc < 0) {
+		cli_warn("%s: %s", d->sock, cfs_strerror(rc));
+		goto out_store;
+	}
+	rc = write_pidfile(d);
+	if (rc < 0) {
+		cli_warn("%s: %s", d->pidfile, cfs_strerror(rc));
+		goto out_ipc;
+	}
+	store_glue_start(d);
+	ev_signal_init(&d->sigterm, stop_cb, SIGTERM);
+	ev_signal_init(&d->sigint, stop_cb, SIGINT);
+	ev_signal_init(&d->sighup, hup_cb, SIGHUP);
+	ev_signal_start(d->loop, &d->sigterm);
+	ev_signal_start(d->loop, &d->sigint);
+	ev_signal_start(d->loop, &d->sighup);
+
+	log_info("node %s: local mode, %zu entries, %zu bytes, index %llu (%llu replayed in "
+	         "%.1f ms), journal generation %llu, socket %s",
+	         d->name, tree_count(rules_tree(d->rules)), tree_bytes(rules_tree(d->rules)),
+	         (unsigned long long)d->applied, (unsigned long long)d->replayed,
+	         (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6,
+	         (unsigned long long)journal_gen(d->journal), d->sock);
+	if (ready_fd >= 0) {
+		log_open("cfsd", true);
+		detach_stdio();
+		(void)!write(ready_fd, "1", 1);
+		close(ready_fd);
+		ready_fd = -1;
+	}
+
+	ev_run(d->loop, 0);
+
+	store_glue_flush(d); /* answer what was committed before the signal */
+	ev_signal_stop(d->loop, &d->sigterm);
+	ev_signal_stop(d->loop, &d->sigint);
+	ev_signal_stop(d->loop, &d->sighup);
+	status = 0;
+	unlink(d->pidfile);
+out_ipc:
+	ipc_server_free(d->ipc);
+	d->ipc = NULL;
+out_store:
+	store_glue_close(d);
+	ev_loop_destroy(d->loop);
+out:
+	if (status == 0)
+		log_info("node %s: stopped", d->name);
+	if (ready_fd >= 0)
+		close(ready_fd); /* the parent sees EOF and exits 1 */
+	return status;
+}

@@ -1,0 +1,335 @@
+/* applets/cfsd/ipc_ops.c - cfsd's answers to IPC requests
+ * SPDX-License-Identifier: MIT
+ *
+ * Reads (READ, STAT, LIST, STATUS) are answered at once from the tree.
+ * Mutations are checked (caller's rights, read-only mode, rules_check())
+ * and handed to store_glue_submit(), which answers after the group
+ * commit.
+ *
+ * The root shows the virtual entries of pmxcfs first (spec §2): the files
+ * .version .members .vmlist .clusterlog .rrd .debug and the symlinks
+ * local qemu-server lxc openvz -> nodes/<this node>[/...].  A path that
+ * goes through one of those symlinks ("local/qemu-server/100.conf") is
+ * resolved to its target, for reads and writes, as the kernel would on
+ * the FUSE mount.  The symlinks themselves, and the virtual files, cannot
+ * be created, removed or renamed (EACCES, from rules).  Writing "1\n" or
+ * "0\n" to .debug switches debug logging (as in pmxcfs).
+ */
+#define LOG_TAG "ipc"
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include "applets/cfsd/cfsd.h"
+#include "core/log.h"
+#include "core/path.h"
+#include "store/tree.h"
+#include "store/vfiles.h"
+
+static const char *const vnames[] = {
+	".clusterlog", ".debug", ".members", ".rrd",   ".version",
+	".vmlist",     "local",  "lxc",      "openvz", "qemu-server"
+};
+
+/* Render virtual file name into out; false if name is not one. */
+static bool render(struct cfsd *d, const char *name, struct buf *out)
+{
+	if (!strcmp(name, ".version")) {
+		struct vfiles_version_in in = { .starttime = d->starttime };
+
+		vfiles_version(out, &in, d->rules);
+	} else if (!strcmp(name, ".members")) {
+		vfiles_members(out, d->name, 0, NULL);
+	} else if (!strcmp(name, ".vmlist")) {
+		vfiles_vmlist(out, d->rules);
+	} else if (!strcmp(name, ".clusterlog")) {
+		vfiles_clusterlog(out, NULL, 0, 0);
+	} else if (!strcmp(name, ".rrd")) {
+		vfiles_rrd(out, NULL, 0);
+	} else if (!strcmp(name, ".debug")) {
+		vfiles_debug(out, log_level >= LOG_LVL_DEBUG);
+	} else {
+		return false;
+	}
+	return true;
+}
+
+/* "local/x" -> "nodes/<name>/x" (in place, dst has CFS_PATH_MAX bytes):
+ * only when a symlink is followed by more path (or follow is set). */
+static int follow_link(struct cfsd *d, char *path, bool follow)
+{
+	char first[CFS_NAME_MAX + 1], target[CFS_PATH_MAX], tmp[CFS_PATH_MAX];
+	const char *rest = strchr(path, '/');
+	size_t n = rest ? (size_t)(rest - path) : strlen(path);
+	int rc;
+
+	if (n > CFS_NAME_MAX || (!rest && !follow))
+		return 0;
+	memcpy(first, path, n);
+	first[n] = 0;
+	if (!vfiles_is_link(first))
+		return 0;
+	rc = vfiles_link_target(first, d->name, target, sizeof(target));
+	if (rc < 0)
+		return rc;
+	rc = path_fmt(tmp, sizeof(tmp), "%s%s", target, rest ? rest : "");
+	if (rc < 0)
+		return rc;
+	strcpy(path, tmp);
+	return 0;
+}
+
+static void stat_node(const char *path, const struct tree_node *n, struct ipc_stat *st)
+{
+	st->type = n->type == TREE_DIR ? IPC_T_DIR : IPC_T_FILE;
+	st->mode = rules_mode(path, n->type == TREE_DIR, true);
+	st->mtime = n->mtime;
+	st->size = n->type == TREE_DIR ? 0 : n->size;
+	st->inode = n->inode;
+	st->writer = n->writer;
+	st->name = n->name;
+	st->name_len = (uint16_t)strlen(n->name);
+	st->target = NULL;
+	st->target_len = 0;
+}
+
+/* stat of a virtual root entry into out; false if name is not one */
+static bool stat_virtual(struct cfsd *d, const char *name, struct buf *out)
+{
+	char target[CFS_PATH_MAX];
+	struct buf tmp = { 0 };
+	struct ipc_stat st = { 0 };
+
+	if (!vfiles_is_virtual(name) && !vfiles_is_link(name))
+		return false;
+	st.name = name;
+	st.name_len = (uint16_t)strlen(name);
+	st.mode = vfiles_mode(name, true);
+	st.mtime = (uint32_t)d->starttime;
+	if (vfiles_is_link(name)) {
+		if (vfiles_link_target(name, d->name, target, sizeof(target)) < 0)
+			return false;
+		st.type = IPC_T_LINK;
+		st.target = target;
+		st.target_len = (uint16_t)strlen(target);
+		st.size = st.target_len;
+	} else {
+		if (!render(d, name, &tmp))
+			return false;
+		st.type = IPC_T_FILE;
+		st.size = tmp.len;
+		buf_free(&tmp);
+	}
+	ipc_stat_encode(out, &st);
+	return true;
+}
+
+static int do_read(struct cfsd *d, struct ipc_client *c, uint32_t id, const char *path)
+{
+	const struct tree_node *n;
+	struct buf out = { 0 };
+	int rc;
+
+	if (!strchr(path, '/') && render(d, path, &out)) {
+		ipc_reply_buf(c, id, 0, &out);
+		return 0;
+	}
+	rc = tree_resolve(rules_tree(d->rules), path, &n);
+	if (rc < 0)
+		return rc;
+	if (n->type == TREE_DIR)
+		return -EISDIR;
+	ipc_reply(c, id, 0, n->data, n->size);
+	return 0;
+}
+
+static int do_stat(struct cfsd *d, struct ipc_client *c, uint32_t id, const char *path)
+{
+	const struct tree_node *n;
+	struct buf out = { 0 };
+	struct ipc_stat st;
+	int rc;
+
+	if (!strchr(path, '/') && stat_virtual(d, path, &out)) {
+		ipc_reply_buf(c, id, 0, &out);
+		return 0;
+	}
+	rc = tree_resolve(rules_tree(d->rules), path, &n);
+	if (rc < 0)
+		return rc;
+	stat_node(path, n, &st);
+	ipc_stat_encode(&out, &st);
+	ipc_reply_buf(c, id, 0, &out);
+	return 0;
+}
+
+static int do_list(struct cfsd *d, struct ipc_client *c, uint32_t id, const char *path)
+{
+	const struct tree_node *dir, *n;
+	char child[CFS_PATH_MAX];
+	struct buf out = { 0 };
+	struct ipc_stat st;
+	size_t i;
+	int rc;
+
+	rc = tree_resolve(rules_tree(d->rules), path, &dir);
+	if (rc < 0)
+		return rc;
+	if (dir->type != TREE_DIR)
+		return -ENOTDIR;
+	if (!*path)
+		for (i = 0; i < ARRAY_SIZE(vnames); i++)
+			stat_virtual(d, vnames[i], &out);
+	for (n = tree_node_first_child(dir); n; n = tree_node_next_sibling(n)) {
+		if (!*path && (vfiles_is_virtual(n->name) || vfiles_is_link(n->name)))
+			continue; /* shadowed by the virtual entry (spec §2) */
+		if (path_fmt(child, sizeof(child), "%s%s%s", path, *path ? "/" : "", n->name) < 0)
+			continue;
+		stat_node(child, n, &st);
+		if (out.len + IPC_STAT_FIXED + st.name_len > IPC_MSG_MAX - IPC_HDR_SIZE) {
+			buf_free(&out);
+			return -EMSGSIZE;
+		}
+		ipc_stat_encode(&out, &st);
+	}
+	ipc_reply_buf(c, id, 0, &out);
+	return 0;
+}
+
+static void do_status(struct cfsd *d, struct ipc_client *c, uint32_t id)
+{
+	const struct tree *t = rules_tree(d->rules);
+	struct buf out = { 0 };
+
+	buf_printf(&out,
+	           "{\"name\":\"%s\",\"nodeid\":%u,\"quorate\":1,\"local\":1,\"version\":%llu,"
+	           "\"entries\":%zu,\"bytes\":%zu,\"readonly\":%d,\"starttime\":%llu,"
+	           "\"applied\":%llu,\"journal_gen\":%llu,\"journal_bytes\":%llu,"
+	           "\"writes\":%llu,\"syncs\":%llu,\"compacting\":%d,\"clients\":%zu}\n",
+	           d->name, d->nodeid, (unsigned long long)tree_version(t), tree_count(t),
+	           tree_bytes(t), d->broken != 0, (unsigned long long)d->starttime,
+	           (unsigned long long)d->applied, (unsigned long long)journal_gen(d->journal),
+	           (unsigned long long)journal_size(d->journal), (unsigned long long)d->writes,
+	           (unsigned long long)d->syncs, d->compact_pid != 0, ipc_server_clients(d->ipc));
+	ipc_reply_buf(c, id, 0, &out);
+}
+
+static int do_debug(const struct ipc_req *req)
+{
+	if (req->len < 2 || req->data[1] != '\n' || (req->data[0] != '0' && req->data[0] != '1'))
+		return -EIO;
+	log_level = req->data[0] == '1' ? LOG_LVL_DEBUG : LOG_LVL_INFO;
+	log_info("debug logging %s", req->data[0] == '1' ? "on" : "off");
+	return 0;
+}
+
+static int mutate(struct cfsd *d, struct ipc_client *c, const struct ipc_req *req, char *path,
+                  char *to)
+{
+	struct op op = { 0 };
+	int rc;
+
+	if (req->op == IPC_OP_PUT && !strcmp(path, ".debug")) {
+		ipc_reply(c, req->id, do_debug(req), NULL, 0);
+		return 0;
+	}
+	if (d->broken || d->stopping)
+		return -EROFS;
+	op.writer = d->nodeid;
+	op.mtime = (uint32_t)time(NULL);
+	op.path = path;
+	switch (req->op) {
+	case IPC_OP_PUT:
+		op.type = OP_PUT;
+		op.flags = (req->flags & IPC_F_EXCL) ? OP_F_EXCL : 0;
+		op.data = req->data;
+		op.len = req->len;
+		break;
+	case IPC_OP_CREATE:
+		op.type = OP_CREATE;
+		break;
+	case IPC_OP_WRITE:
+		op.type = OP_WRITE;
+		op.flags = (req->flags & IPC_F_TRUNC) ? OP_F_TRUNC : 0;
+		op.offset = req->arg;
+		op.data = req->data;
+		op.len = req->len;
+		break;
+	case IPC_OP_MKDIR:
+		op.type = OP_MKDIR;
+		break;
+	case IPC_OP_DELETE:
+		op.type = OP_DELETE;
+		break;
+	case IPC_OP_RENAME:
+		op.type = OP_RENAME;
+		op.to = to;
+		break;
+	case IPC_OP_MTIME:
+		if (req->arg > UINT32_MAX)
+			return -EINVAL;
+		op.type = OP_MTIME;
+		op.offset = req->arg;
+		break;
+	default:
+		return -EOPNOTSUPP;
+	}
+	rc = rules_check(d->rules, &op);
+	if (rc < 0)
+		return rc;
+	store_glue_submit(d, c, req->id, &op);
+	return 0;
+}
+
+void ipc_ops_request(void *ctx, struct ipc_client *c, const struct ipc_req *req)
+{
+	struct cfsd *d = ctx;
+	char path[CFS_PATH_MAX], to[CFS_PATH_MAX];
+	bool mut = ipc_op_is_mutation(req->op);
+	int rc;
+
+	if (req->op == IPC_OP_STATUS) {
+		do_status(d, c, req->id);
+		return;
+	}
+	if (req->readonly && mut) {
+		rc = -EACCES;
+		goto out_reply;
+	}
+	rc = path_canon(path, sizeof(path), req->path);
+	if (rc == 0 && req->op == IPC_OP_RENAME)
+		rc = path_canon(to, sizeof(to), req->to);
+	if (rc < 0)
+		goto out_reply;
+	/* symlinks of the root: followed when more path comes after them,
+	 * and for READ and LIST of the link itself */
+	rc = follow_link(d, path, req->op == IPC_OP_READ || req->op == IPC_OP_LIST);
+	if (rc == 0 && req->op == IPC_OP_RENAME)
+		rc = follow_link(d, to, false);
+	if (rc < 0)
+		goto out_reply;
+	if (req->readonly && rules_is_private(path)) {
+		rc = -EACCES;
+		goto out_reply;
+	}
+	log_debug("pid %d: %s %s%s%s", (int)ipc_client_pid(c), ipc_op_name(req->op), path,
+	          req->op == IPC_OP_RENAME ? " -> " : "", req->op == IPC_OP_RENAME ? to : "");
+	switch (req->op) {
+	case IPC_OP_READ:
+		rc = do_read(d, c, req->id, path);
+		break;
+	case IPC_OP_STAT:
+		rc = do_stat(d, c, req->id, path);
+		break;
+	case IPC_OP_LIST:
+		rc = do_list(d, c, req->id, path);
+		break;
+	default:
+		rc = mutate(d, c, req, path, to); /* 0: answered after the group commit */
+		break;
+	}
+	if (rc == 0)
+		return; /* answered, or will be */
+out_reply:
+	ipc_reply(c, req->id, rc, NULL, 0);
+}
