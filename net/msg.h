@@ -206,7 +206,8 @@ int msg_ping(struct msg *m, uint32_t to, const void *p, size_t len);
 /* Handle one received datagram (borrowed).  0 if accepted, else the
  * reason it was dropped (also counted): -EBADMSG (malformed), -EPROTO
  * (other version), -EACCES (authentication), -ESTALE (replayed or too
- * old), -ENOSPC (too many senders), -EINVAL (other cluster, or from us).
+ * old), -ENOSPC (too many senders, or a message larger than the
+ * reassembly caps), -EINVAL (other cluster, or from us).
  * Never logs; ops->deliver runs from inside. */
 int msg_recv(struct msg *m, const uint8_t *pkt, size_t n, double now);
 
