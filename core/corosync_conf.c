@@ -550,14 +550,13 @@ static bool path_push(struct parser *ps, const char *name)
 	return true;
 }
 
-static void path_pop(struct parser *ps)
+/* leave section name: the path was "<parent>.<name>" or "<name>" (names
+ * may contain dots, so cut by length) */
+static void path_pop(struct parser *ps, const char *name)
 {
-	char *dot = strrchr(ps->path, '.');
+	size_t len = strlen(ps->path), nl = strlen(name);
 
-	if (dot)
-		*dot = '\0';
-	else
-		ps->path[0] = '\0';
+	ps->path[len > nl ? len - nl - 1 : 0] = '\0';
 }
 
 /* one line; false with ps->reason set on error */
@@ -648,8 +647,8 @@ static bool parse_line(struct parser *ps, char *line)
 		if ((ps->flags & COROSYNC_CONF_CHECK_VALUES) &&
 		    !check_section_end(ps->cur, ps->reason, sizeof(ps->reason)))
 			return false;
+		path_pop(ps, ps->cur->name);
 		ps->cur = ps->cur->parent;
-		path_pop(ps);
 		return true;
 	}
 

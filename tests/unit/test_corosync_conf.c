@@ -190,6 +190,11 @@ static void test_grammar_nul_and_path_limits(void)
 	T_EQ_STR(parse_err(text, 0), "");
 	snprintf(text, sizeof(text), "totem {\n%0250d {\n}\n}\n", 0);
 	T_EQ_STR(parse_err(text, 0), "f:2: Start of section makes total cmap path too long");
+	/* names may hold dots: leaving a section restores the path by length */
+	snprintf(text, sizeof(text), "%0200d.b {\n}\n%0200d.c {\n x: 1\n}\n", 0, 0);
+	T_EQ_STR(parse_err(text, 0), "");
+	snprintf(text, sizeof(text), "t {\n %0200d.a {\n }\n %0200d.b {\n }\n}\n", 0, 0);
+	T_EQ_STR(parse_err(text, 0), "");
 }
 
 static void test_grammar_values(void)
