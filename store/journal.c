@@ -254,14 +254,14 @@ static int hdr_read(int fd, uint64_t size, uint64_t gen, struct jhdr *jh)
 	return 0;
 }
 
-static void rec_encode(struct buf *b, uint32_t salt, const struct jrec *r)
+/* Append the encoded record to b. */
+static void rec_put(struct buf *b, uint32_t salt, const struct jrec *r)
 {
 	uint8_t *h;
 	uint32_t crc;
 
-	buf_reset(b);
 	buf_reserve(b, JREC_HDR_SIZE + r->len);
-	h = b->p;
+	h = b->p + b->len;
 	put_le32(h + RH_LEN, r->len);
 	put_le16(h + RH_TYPE, r->type);
 	put_le16(h + RH_FLAGS, 0);
@@ -271,7 +271,7 @@ static void rec_encode(struct buf *b, uint32_t salt, const struct jrec *r)
 	put_le32(h + RH_CRC, crc32c(crc, r->p, r->len));
 	if (r->len)
 		memcpy(h + JREC_HDR_SIZE, r->p, r->len);
-	b->len = JREC_HDR_SIZE + r->len;
+	b->len += JREC_HDR_SIZE + r->len;
 }
 
 /* Decode and check the record whose JREC_HDR_SIZE + len bytes are at rec
@@ -883,7 +883,8 @@ int journal_append(struct journal *j, const struct jrec *r)
 	if (!rec_continues(r, j->base_index, last))
 		return -EINVAL;
 
-	rec_encode(&j->scratch, j->salt, r);
+	buf_reset(&j->scratch);
+	rec_put(&j->scratch, j->salt, r);
 	rc = write_all(j->fd, j->scratch.p, j->scratch.len);
 	if (rc < 0) {
 		j->err = rc;
@@ -947,36 +948,49 @@ uint64_t journal_base_index(const struct journal *j)
 	return j->base_index;
 }
 
-/* Copy entry `index` of the current generation, re-encoded with salt,
- * to fd; *off is where it lands, advanced past it. */
-static int copy_entry(struct journal *j, uint64_t index, uint32_t salt, int fd, uint64_t *off)
+/* Write the latest STATE and the entries after index, re-encoded with
+ * salt, to fd (which is at offset JOURNAL_HDR_SIZE); ents[] gets their
+ * new offsets, *off the end. */
+static int copy_tail(struct journal *j, uint64_t index, uint32_t salt, int fd, struct jent *ents,
+                     uint64_t *off)
 {
-	const struct jent *e = &j->ents[index - j->base_index - 1];
-	uint8_t h[JREC_HDR_SIZE];
-	struct buf raw = { 0 };
-	struct jrec r;
-	uint32_t len;
-	int rc;
+	struct jfile f = { .fd = j->fd, .size = j->size };
+	uint64_t i, last = journal_last_index(j);
+	struct buf out = { 0 };
+	int rc = 0;
 
-	rc = read_at(j->fd, h, sizeof(h), e->off);
-	if (rc < 0)
-		return rc;
-	len = get_le32(h + RH_LEN);
-	if (len > JREC_PAYLOAD_MAX)
-		return -EBADMSG;
-	buf_reserve(&raw, JREC_HDR_SIZE + len);
-	memcpy(raw.p, h, sizeof(h));
-	rc = read_at(j->fd, raw.p + JREC_HDR_SIZE, len, e->off + JREC_HDR_SIZE);
-	if (rc == 0)
-		rc = rec_decode(raw.p, JREC_HDR_SIZE + (uint64_t)len, j->salt, &r);
-	if (rc == 0 && (r.type != JREC_ENTRY || r.index != index))
-		rc = -EBADMSG; /* our own file reads back wrong */
-	if (rc == 0) {
-		rec_encode(&j->scratch, salt, &r);
-		rc = write_all(fd, j->scratch.p, j->scratch.len);
-		*off += j->scratch.len;
+	*off = JOURNAL_HDR_SIZE;
+	if (j->have_state) {
+		struct jrec st = { JREC_STATE, j->state_index, j->state_term, j->state.p,
+			           (uint32_t)j->state.len };
+
+		rec_put(&out, salt, &st);
 	}
-	buf_free(&raw);
+	for (i = index + 1; i <= last && rc == 0; i++) {
+		const struct jent *e = &j->ents[i - j->base_index - 1];
+		struct jrec r;
+		uint64_t next;
+
+		rc = jf_record(&f, j->salt, e->off, &r, &next);
+		if (rc == -ENODATA || (rc == 0 && (r.type != JREC_ENTRY || r.index != i)))
+			rc = -EBADMSG; /* our own file reads back wrong */
+		if (rc < 0)
+			break;
+		ents[i - index - 1].off = *off + out.len;
+		ents[i - index - 1].term = r.term;
+		rec_put(&out, salt, &r);
+		if (out.len >= READ_CHUNK) {
+			rc = write_all(fd, out.p, out.len);
+			*off += out.len;
+			buf_reset(&out);
+		}
+	}
+	if (rc == 0 && out.len) {
+		rc = write_all(fd, out.p, out.len);
+		*off += out.len;
+	}
+	buf_free(&out);
+	free(f.win);
 	return rc;
 }
 
@@ -986,8 +1000,8 @@ static int compact_switch(struct journal *j, uint64_t index, uint64_t term)
 	struct jhdr jh = { j->gen + 1, index, term, new_salt(j->gen + 1) };
 	char tmp[CFS_PATH_MAX], dst[CFS_PATH_MAX];
 	struct jent *ents = NULL;
-	size_t nents = 0, i, n;
-	uint64_t off = JOURNAL_HDR_SIZE;
+	uint64_t off;
+	size_t n;
 	bool renamed;
 	int fd, rc;
 
@@ -1012,23 +1026,10 @@ static int compact_switch(struct journal *j, uint64_t index, uint64_t term)
 	rc = gen_begin(j->dir, &jh, tmp, &fd);
 	if (rc < 0)
 		return rc;
-	if (j->have_state) {
-		struct jrec st = { JREC_STATE, j->state_index, j->state_term, j->state.p,
-			           (uint32_t)j->state.len };
-
-		rec_encode(&j->scratch, jh.salt, &st);
-		rc = write_all(fd, j->scratch.p, j->scratch.len);
-		off += j->scratch.len;
-	}
 	n = (size_t)(journal_last_index(j) - index);
 	if (n)
 		ents = xmalloc(n * sizeof(*ents));
-	for (i = 0; i < n && rc == 0; i++) {
-		ents[i].off = off;
-		ents[i].term = j->ents[index - j->base_index + i].term;
-		rc = copy_entry(j, index + 1 + i, jh.salt, fd, &off);
-		nents++;
-	}
+	rc = copy_tail(j, index, jh.salt, fd, ents, &off);
 	if (rc < 0) {
 		sys.close(fd);
 		sys.unlink(tmp);
@@ -1057,7 +1058,7 @@ static int compact_switch(struct journal *j, uint64_t index, uint64_t term)
 	j->size = off;
 	free(j->ents);
 	j->ents = ents;
-	j->nents = nents;
+	j->nents = n;
 	j->ents_cap = n;
 	ents = NULL;
 	j->dirty = false;
