@@ -433,8 +433,12 @@ static int replay_gen(struct replay *rp, struct jfile *f, const struct jhdr *jh,
 	struct jrec r;
 	int rc;
 
-	if (rp->started && (jh->base_index < rp->floor || jh->base_index > rp->last))
+	if (rp->started && (jh->base_index < rp->floor || jh->base_index > rp->last)) {
+		log_err("journal.%llu: base index %llu does not continue the log (last %llu)",
+		        (unsigned long long)jh->gen, (unsigned long long)jh->base_index,
+		        (unsigned long long)rp->last);
 		return -EBADMSG;
+	}
 	if (!rp->started)
 		rp->floor = jh->base_index;
 	rp->started = true;
@@ -771,15 +775,10 @@ static int recover(const char *dir, const struct journal_cb *cb, void *ctx, stru
 		rc = gen_open(dir, g, rp.collect, path, &f, &jh);
 		if (rc == -ENODATA)
 			rc = -EBADMSG; /* not the newest: real damage */
-		if (rc == 0) {
+		if (rc == 0)
 			rc = replay_gen(&rp, &f, &jh, &end);
-			if (rc == -EBADMSG)
-				log_err("%s: base index %llu does not continue the log (last %llu)",
-				        path, (unsigned long long)jh.base_index,
-				        (unsigned long long)rp.last);
-		} else if (rc == -EBADMSG) {
+		else if (rc == -EBADMSG)
 			log_err("%s: damaged header", path);
-		}
 		if (rc == 0 && end < f.size) {
 			if (!last_gen)
 				log_warn("%s: invalid record at offset %llu; the next generation "
