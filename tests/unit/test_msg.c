@@ -231,6 +231,37 @@ static void net_chaos(struct net *n, double now, unsigned loss_pct, unsigned dup
 	free(batch);
 }
 
+static void test_hdr_decode_errors(void)
+{
+	struct crypt_key *k = test_key("testclu", 1);
+	struct msg_hdr h = { .version = MSG_VERSION,
+		             .type = MSG_APP,
+		             .cluster = 5,
+		             .sender = 3,
+		             .seq = 9,
+		             .msgid = 4,
+		             .total = 2,
+		             .count = 1,
+		             .len = 2 };
+	struct msg_hdr d;
+	uint8_t pkt[MSG_DGRAM_MAX + 1];
+	int sz = msg_seal(k, &h, (const uint8_t *)"hi", pkt);
+
+	T_EQ_INT(sz, MSG_HDR_SIZE + 2 + MSG_TAG_SIZE);
+	T_EQ_INT(msg_hdr_decode(pkt, (size_t)sz, &d), 0);
+	T_EQ_INT(d.sender, 3);
+	T_EQ_INT(d.seq, 9);
+	T_EQ_INT(d.msgid, 4);
+	T_EQ_INT(d.len, 2);
+	T_EQ_INT(msg_hdr_decode(pkt, (size_t)sz - 1, &d), -EBADMSG);
+	T_EQ_INT(msg_hdr_decode(pkt, MSG_DGRAM_MAX + 1, &d), -EBADMSG);
+	pkt[4] = 2;
+	T_EQ_INT(msg_hdr_decode(pkt, (size_t)sz, &d), -EPROTO);
+	pkt[0] ^= 1;
+	T_EQ_INT(msg_hdr_decode(pkt, (size_t)sz, &d), -EBADMSG);
+	crypt_key_free(k);
+}
+
 static void test_cluster_id(void)
 {
 	T_EQ_INT(msg_cluster_id("testclu"), msg_cluster_id("testclu"));
@@ -508,7 +539,35 @@ static void test_nonce_epoch_wrap(void)
 	a->next_epoch = 9;
 	T_EQ_INT(msg_send(a->m, 2, "w", 1, 0), 0);
 	T_EQ_INT(msg_next_seq(a->m), (9ull << 32) | 2);
+	/* every fragment is still tried when the network refuses some */
+	n.nq = 0;
+	n.send_rc = -ENOBUFS;
+	{
+		static uint8_t big[5000];
+		T_EQ_INT(msg_send(a->m, 2, big, sizeof(big), 0), -ENOBUFS);
+	}
+	T_EQ_INT(msg_stats(a->m)->tx_errors, 4);
+	T_EQ_INT(msg_next_seq(a->m), (9ull << 32) | 6);
 	net_free(&n);
+
+	/* no epoch callback at all: -ESTALE at the wrap */
+	{
+		struct msg_conf c = {
+			.node_id = 1, .cluster_id = 1, .epoch = 3, .first_counter = 0xffffffffu
+		};
+		struct msg_ops o = { .send = net_send, .deliver = net_deliver };
+		struct node nd = { .net = &n, .id = 1 };
+		struct msg *m;
+
+		n.q = xcalloc(QUEUE_MAX, sizeof(*n.q));
+		n.nnodes = 0;
+		n.send_rc = 0;
+		T_EQ_INT(msg_new(&c, k, &o, &nd, &m), 0);
+		T_EQ_INT(msg_send(m, 2, "w", 1, 0), 0);
+		T_EQ_INT(msg_send(m, 2, "w", 1, 0), -ESTALE);
+		msg_free(m);
+		free(n.q);
+	}
 	crypt_key_free(k);
 }
 
@@ -780,6 +839,84 @@ static void test_sender_and_cache_caps(void)
 	crypt_key_free(k);
 }
 
+/* Resent fragments that arrive after the original: a held fragment and
+ * a fragment of a delivered message are both duplicates, not new data. */
+static void test_fragment_dups(void)
+{
+	struct crypt_key *k = test_key("testclu", 1);
+	struct net n;
+	struct pkt *orig;
+	struct node *b;
+	uint8_t data[3 * MSG_FRAG_DATA - 5];
+	size_t i;
+
+	for (i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 7);
+	net_init(&n, 2, k, NULL);
+	b = node_of(&n, 2);
+	T_EQ_INT(msg_send(n.nodes[0].m, 2, data, sizeof(data), 0), 0);
+	T_EQ_INT(n.nq, 3);
+	orig = xmemdup(n.q, 3 * sizeof(*orig));
+	n.nq = 0;
+	T_EQ_INT(msg_recv(b->m, orig[0].b, orig[0].len, 0), 0);
+	msg_tick(b->m, 0.01); /* too early to ask */
+	T_EQ_INT(n.nq, 0);
+	msg_tick(b->m, 0.05);
+	T_EQ_INT(n.nq, 1); /* NACK for 1 and 2 */
+	T_EQ_INT(msg_stats(b->m)->nack_sent, 1);
+	msg_tick(b->m, 0.06); /* not again so soon */
+	T_EQ_INT(n.nq, 1);
+	net_flush(&n, 0.05);
+	T_EQ_INT(msg_stats(n.nodes[0].m)->resent, 2);
+	T_EQ_INT(msg_stats(n.nodes[0].m)->nack_rcvd, 1);
+	/* the flush delivered the resent 1 and 2: complete */
+	T_EQ_INT(b->ngot, 1);
+	T_EQ_INT(b->got[0].len, sizeof(data));
+	T_EQ_MEM(b->got[0].p, data, sizeof(data));
+	/* the originals of 1 and 2 come late: fragments of a delivered message */
+	T_EQ_INT(msg_recv(b->m, orig[1].b, orig[1].len, 0.07), 0);
+	T_EQ_INT(msg_recv(b->m, orig[2].b, orig[2].len, 0.07), 0);
+	T_EQ_INT(msg_stats(b->m)->drop_dup, 2);
+	T_EQ_INT(b->ngot, 1);
+	T_EQ_INT(msg_rx_pending(b->m), 0);
+
+	/* a held fragment, resent (someone asked for it): duplicate */
+	T_EQ_INT(msg_send(n.nodes[0].m, 2, data, sizeof(data), 1), 0);
+	free(orig);
+	orig = xmemdup(n.q, 3 * sizeof(*orig));
+	n.nq = 0;
+	T_EQ_INT(msg_recv(b->m, orig[0].b, orig[0].len, 1), 0);
+	T_EQ_INT(msg_recv(b->m, orig[1].b, orig[1].len, 1), 0);
+	{
+		struct msg_hdr h = { .version = MSG_VERSION,
+			             .type = MSG_NACK,
+			             .cluster = msg_cluster_id("testclu"),
+			             .sender = 2,
+			             .seq = 1ull << 40,
+			             .len = 16 };
+		uint8_t pl[16], pkt[MSG_DGRAM_MAX];
+		int sz;
+
+		put_le32(pl, 1);
+		put_le64(pl + 4, 1ull << 32 | 2);
+		put_le16(pl + 12, 1);
+		put_le16(pl + 14, 1);
+		sz = msg_seal(k, &h, pl, pkt);
+		T_EQ_INT(msg_recv(n.nodes[0].m, pkt, (size_t)sz, 1), 0);
+	}
+	T_EQ_INT(n.nq, 1);
+	net_flush(&n, 1);
+	T_EQ_INT(msg_stats(b->m)->drop_dup, 3);
+	T_EQ_INT(b->ngot, 1);
+	T_EQ_INT(msg_rx_pending(b->m), 1);
+	T_EQ_INT(msg_recv(b->m, orig[2].b, orig[2].len, 1), 0);
+	T_EQ_INT(b->ngot, 2);
+	T_EQ_MEM(b->got[1].p, data, sizeof(data));
+	free(orig);
+	net_free(&n);
+	crypt_key_free(k);
+}
+
 static void test_ping_pong(void)
 {
 	struct crypt_key *k = test_key("testclu", 1);
@@ -964,6 +1101,7 @@ static void test_truncation_and_flips(void)
 int main(int argc, char **argv)
 {
 	t_init(argc, argv);
+	T_RUN(test_hdr_decode_errors);
 	T_RUN(test_cluster_id);
 	T_RUN(test_new_rejects);
 	T_RUN(test_app_roundtrip);
@@ -975,6 +1113,7 @@ int main(int argc, char **argv)
 	T_RUN(test_fragments_interleaved);
 	T_RUN(test_memory_caps);
 	T_RUN(test_sender_and_cache_caps);
+	T_RUN(test_fragment_dups);
 	T_RUN(test_ping_pong);
 	T_RUN(test_authentic_but_malformed);
 	T_RUN(test_truncation_and_flips);
