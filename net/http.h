@@ -115,4 +115,36 @@ int http_request(struct tls_conf *conf, const char *host, uint16_t port, const c
                  const char *path, const void *body, size_t len, int timeout_ms,
                  struct http_result *res, char *msg, size_t msg_size);
 
+/* --- server on a libev loop ------------------------------------------- */
+
+/* One connection = one request (Connection: close).  The server accepts
+ * on a listening socket the caller owns (non-blocking), runs the TLS
+ * handshake, reads and parses one request, calls the handler, writes the
+ * reply and closes.  Malformed requests are answered 400 (or 413/431 over
+ * a limit) without calling the handler.  Each connection has a deadline of
+ * timeout_ms from accept to the end of the reply; at most HTTP_CONNS_MAX
+ * connections are open at once (more are closed at accept).
+ *
+ * The handler gets the request (valid until the reply) and must call
+ * http_conn_reply() exactly once, at once or later from the loop (after a
+ * commit, say).  If the connection died meanwhile, the reply is dropped
+ * and the connection freed then.  Every pending request must be replied
+ * to before http_server_free(). */
+#define HTTP_CONNS_MAX 64
+
+struct ev_loop;
+struct http_server;
+struct http_conn;
+typedef void http_handler_fn(void *ctx, struct http_conn *c, const struct http_req *req);
+
+/* 0 (or -errno if the loop cannot take the watcher; it always can). */
+int http_server_new(struct ev_loop *loop, int listen_fd, struct tls_conf *conf, int timeout_ms,
+                    http_handler_fn *fn, void *ctx, struct http_server **out);
+/* Closes every connection; does not close listen_fd.  Accepts NULL. */
+void http_server_free(struct http_server *s);
+/* The whole response (e.g. from http_response_data()); copied. */
+void http_conn_reply(struct http_conn *c, const void *resp, size_t len);
+/* The peer's address as text, for logs ("192.0.2.1" / "fd00::1"). */
+const char *http_conn_peer(const struct http_conn *c);
+
 #endif /* NET_HTTP_H */
