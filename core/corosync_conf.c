@@ -725,7 +725,11 @@ static int went_cmp(const void *a, const void *b)
 
 	if (r)
 		return r;
-	if (x->key && y->key && (r = strcmp(x->key, y->key)))
+	/* same name: plain entries in file order, then the keyed array
+	 * entries by key (a total order, so qsort is well defined) */
+	if (!x->key != !y->key)
+		return x->key ? 1 : -1;
+	if (x->key && (r = strcmp(x->key, y->key)))
 		return r;
 	return x->idx < y->idx ? -1 : x->idx > y->idx;
 }

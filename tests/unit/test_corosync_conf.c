@@ -278,6 +278,20 @@ static void test_sections_merge_and_arrays(void)
 	free(out);
 	corosync_conf_free(c);
 
+	/* a plain key among the node entries comes first; entries without a
+	 * name or ring0_addr share the key "" (the last one wins) */
+	c = parse_str("nodelist {\n node {\n  x: 1\n }\n node: k\n node {\n  name: b\n }\n"
+	              " node {\n  y: 2\n }\n}\n",
+	              0);
+	T_ASSERT(c);
+	if (!c)
+		return;
+	out = write_str(c);
+	T_EQ_STR(out, "nodelist {\n  node: k\n  node {\n    y: 2\n  }\n  node {\n    name: b\n"
+	              "  }\n}\n\n");
+	free(out);
+	corosync_conf_free(c);
+
 	/* node/interface elsewhere keep file order; no blank line after a
 	 * top-level array entry */
 	c = parse_str("x {\n node {\n  k: 2\n }\n node {\n  k: 1\n }\n}\nnode {\n}\n", 0);
