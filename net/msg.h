@@ -4,6 +4,12 @@
  * No sockets and no clock here: the caller hands in received datagrams
  * (msg_recv), the current time (ev_now) and a send callback, so the whole
  * protocol runs in memory in the unit tests.  net/udp.c moves the bytes.
+ * Wiring (as tests/unit/test_udp.c does it):
+ *	ops.send         to ? udp_send_to(u, to, p, n) : udp_send_all(u, p, n)
+ *	udp receive cb   msg_recv(m, p, n, ev_now(loop))
+ *	ev_timer         every MSG_TICK_SEC: msg_tick(m, ev_now(loop))
+ *	membership       udp_set_peers(); msg_forget() for nodes that left
+ *	monitoring       msg_stats()/udp_stats(), logged with log_every()
  *
  * Datagram (little-endian, MSG_HDR_SIZE header, payload, tag):
  *	off len field
