@@ -166,7 +166,8 @@ struct msg_ops {
 	 * must not call msg_recv() on the same msg (queue instead). */
 	int (*send)(void *ctx, uint32_t to, const uint8_t *pkt, size_t len);
 	/* A whole message from node `from`; p is borrowed for the call only.
-	 * The callback may call msg_send(); it must not free the msg. */
+	 * The callback may call msg_send() and msg_forget(); it must not
+	 * call msg_recv() (p may point into the msg) or msg_free(). */
 	void (*deliver)(void *ctx, uint32_t from, const uint8_t *p, size_t len);
 	/* The packet counter wrapped: persist a new epoch larger than the
 	 * current one, store it in *epoch, return 0 (or -errno: sending
