@@ -448,7 +448,8 @@ static void vm_rebuild(struct rules *r)
 			}
 		}
 	}
-	qsort(e, ne, sizeof(*e), cmp_vm_ent);
+	if (ne)
+		qsort(e, ne, sizeof(*e), cmp_vm_ent);
 	if (ne > r->capvms) {
 		r->capvms = ne;
 		r->vms = xrealloc(r->vms, r->capvms * sizeof(*r->vms));
