@@ -38,6 +38,7 @@ struct node {
 	uint8_t pong[MSG_PING_MAX];
 	size_t pong_len;
 	uint32_t pong_from;
+	bool forget_on_deliver; /* call msg_forget() and msg_send() from deliver */
 };
 
 struct net {
@@ -102,6 +103,10 @@ static void net_deliver(void *ctx, uint32_t from, const uint8_t *p, size_t len)
 	d->from = from;
 	d->len = len;
 	d->p = xmemdup(p, len ? len : 1);
+	if (nd->forget_on_deliver) {
+		msg_forget(nd->m, from);
+		T_EQ_INT(msg_send(nd->m, from, "ack", 3, 0), 0);
+	}
 }
 
 static int net_epoch(void *ctx, uint32_t *epoch)
@@ -917,6 +922,30 @@ static void test_fragment_dups(void)
 	crypt_key_free(k);
 }
 
+/* deliver may forget the sender and answer it (ASan checks that nothing
+ * freed is touched afterwards). */
+static void test_deliver_reentry(void)
+{
+	struct crypt_key *k = test_key("testclu", 1);
+	struct net n;
+	static uint8_t big[4000];
+	struct node *b;
+
+	net_init(&n, 2, k, NULL);
+	b = node_of(&n, 2);
+	b->forget_on_deliver = true;
+	T_EQ_INT(msg_send(n.nodes[0].m, 2, "one", 3, 0), 0);
+	T_EQ_INT(msg_send(n.nodes[0].m, 2, big, sizeof(big), 0), 0);
+	T_EQ_INT(msg_send(n.nodes[0].m, 2, "two", 3, 0), 0);
+	net_flush(&n, 0);
+	T_EQ_INT(b->ngot, 3);
+	T_EQ_INT(b->got[1].len, sizeof(big));
+	T_EQ_INT(n.nodes[0].ngot, 3); /* the three acks */
+	T_EQ_MEM(n.nodes[0].got[2].p, "ack", 3);
+	net_free(&n);
+	crypt_key_free(k);
+}
+
 static void test_ping_pong(void)
 {
 	struct crypt_key *k = test_key("testclu", 1);
@@ -1114,6 +1143,7 @@ int main(int argc, char **argv)
 	T_RUN(test_memory_caps);
 	T_RUN(test_sender_and_cache_caps);
 	T_RUN(test_fragment_dups);
+	T_RUN(test_deliver_reentry);
 	T_RUN(test_ping_pong);
 	T_RUN(test_authentic_but_malformed);
 	T_RUN(test_truncation_and_flips);
