@@ -8,6 +8,13 @@
 #include <string.h>
 #include "net/quorum.h"
 
+void quorum_conf_init(struct quorum_conf *qc, const struct cluster_conf *cc)
+{
+	qc->expected_votes = cc->expected_votes;
+	qc->two_node = cc->two_node;
+	qc->wait_for_all = cc->wait_for_all;
+}
+
 void quorum_init(struct quorum_state *st, const struct quorum_conf *conf)
 {
 	memset(st, 0, sizeof(*st));

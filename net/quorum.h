@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "core/buf.h"
+#include "core/corosync_conf.h"
 
 /* votequorum info flags (include/corosync/votequorum.h) */
 #define QUORUM_F_TWONODE                0x001u
@@ -60,6 +61,10 @@ struct quorum_conf {
 	bool wait_for_all; /* effective: two_node implies it unless disabled */
 };
 
+/* The settings of a parsed corosync.conf: expected_votes (quorum.
+ * expected_votes, else the nodelist's sum), two_node, wait_for_all. */
+void quorum_conf_init(struct quorum_conf *qc, const struct cluster_conf *cc);
+
 /* One node's view; carried between calls.  Fields after "computed" are
  * the outputs of the last quorum_update()/quorum_set_expected(). */
 struct quorum_state {
@@ -80,7 +85,8 @@ void quorum_init(struct quorum_state *st, const struct quorum_conf *conf);
 
 /* Recompute after a membership or vote change (recalculate_quorum without
  * decrease).  nodes: every known node, members flagged; this node's own
- * entry is expected to be among them. */
+ * entry is among them with expected_votes 0 (st->expected stands for it;
+ * quorum_set_expected() writes N into every member's entry, ours too). */
 void quorum_update(struct quorum_state *st, const struct quorum_conf *conf,
                    struct quorum_node *nodes, size_t n);
 

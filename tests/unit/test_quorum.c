@@ -219,6 +219,29 @@ static void test_wait_for_all(void)
 	T_ASSERT(!st.wfa_waiting);
 }
 
+static void test_conf_from_corosync(void)
+{
+	static const char text[] = "totem {\n version: 2\n}\nnodelist {\n"
+	                           " node {\n  name: a\n  nodeid: 1\n  ring0_addr: 10.0.0.1\n }\n"
+	                           " node {\n  name: b\n  nodeid: 2\n  quorum_votes: 3\n"
+	                           "  ring0_addr: 10.0.0.2\n }\n}\nquorum {\n two_node: 1\n}\n";
+	struct corosync_conf *c = NULL;
+	struct cluster_conf cc;
+	struct quorum_conf qc;
+	char err[COROSYNC_CONF_ERR_MAX];
+
+	T_EQ_INT(corosync_conf_parse(text, strlen(text), "t", 0, &c, err, sizeof(err)), 0);
+	if (!c)
+		return;
+	T_EQ_INT(corosync_conf_cluster(c, &cc, err, sizeof(err)), 0);
+	quorum_conf_init(&qc, &cc);
+	T_EQ_INT(qc.expected_votes, 4);
+	T_ASSERT(qc.two_node);
+	T_ASSERT(qc.wait_for_all);
+	corosync_conf_cluster_free(&cc);
+	corosync_conf_free(c);
+}
+
 static void test_parse_expected(void)
 {
 	uint32_t v = 0;
@@ -447,6 +470,7 @@ int main(int argc, char **argv)
 	T_RUN(test_set_expected_rules);
 	T_RUN(test_two_node);
 	T_RUN(test_wait_for_all);
+	T_RUN(test_conf_from_corosync);
 	T_RUN(test_parse_expected);
 	T_RUN(test_render_quorumtool_s);
 	T_RUN(test_render_pvecm_status);
