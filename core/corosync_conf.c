@@ -961,13 +961,11 @@ static int read_nodes(const struct corosync_conf *c, struct cluster_conf *cc, ch
 	return 0;
 }
 
-static int check_nodes(const struct corosync_conf *c, struct cluster_conf *cc, char *err,
-                       size_t errlen)
+static int check_nodes(struct cluster_conf *cc, char *err, size_t errlen)
 {
 	size_t i, j;
 	int l;
 
-	(void)c;
 	for (i = 0; i < cc->n_nodes; i++) {
 		struct cluster_conf_node *nd = &cc->nodes[i];
 		const char *a = NULL;
@@ -1285,7 +1283,7 @@ int corosync_conf_cluster(const struct corosync_conf *c, struct cluster_conf *ou
 	if (!rc)
 		rc = read_totem(c, out, err, errlen);
 	if (!rc)
-		rc = check_nodes(c, out, err, errlen);
+		rc = check_nodes(out, err, errlen);
 	if (!rc)
 		rc = check_links(out, err, errlen);
 	if (!rc)

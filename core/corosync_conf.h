@@ -13,7 +13,9 @@
  *    one section: the last one wins (the value is replaced in place).
  *    Sections named "node", "interface" and "logger_subsys" are arrays
  *    (one item per block); any other section opened twice under the same
- *    parent is merged into the first one, as corosync's flat key map does.
+ *    parent is merged into the first one, as corosync's flat key map does
+ *    (difference: a second "nodelist" block appends its nodes, where
+ *    corosync would restart the node index and mix the two lists).
  *    Errors read "<file>:<line>: <reason>" with corosync's reason texts
  *    (corosync itself prints them after "parser error: ").
  *
