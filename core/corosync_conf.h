@@ -194,6 +194,9 @@ int corosync_conf_cluster(const struct corosync_conf *c, struct cluster_conf *ou
                           size_t errlen);
 void corosync_conf_cluster_free(struct cluster_conf *cc); /* frees nodes only */
 
+/* corosync's message when the local node is not in the nodelist */
+#define COROSYNC_CONF_NO_LOCAL_MSG "parse error in config: No valid name found for local host"
+
 /* The local node by host name: exact name (fallback ring0_addr), then the
  * host name with trailing domain labels removed one by one, then short
  * names on both sides.  NULL if none matches. */

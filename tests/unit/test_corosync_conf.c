@@ -691,6 +691,8 @@ static void test_local_node(void)
 	T_ASSERT(corosync_conf_local_node(&cc, "10.0.0.3") == &cc.nodes[2]);
 	T_ASSERT(corosync_conf_local_node(&cc, "pve") == NULL);
 	T_ASSERT(corosync_conf_local_node(&cc, "") == NULL);
+	T_EQ_STR(COROSYNC_CONF_NO_LOCAL_MSG,
+	         "parse error in config: No valid name found for local host");
 	corosync_conf_cluster_free(&cc);
 	corosync_conf_free(c);
 }
