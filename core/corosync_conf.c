@@ -1302,6 +1302,36 @@ void corosync_conf_cluster_free(struct cluster_conf *cc)
 	cc->n_nodes = 0;
 }
 
+int corosync_conf_check_logging(const struct corosync_conf *c, char *err, size_t errlen)
+{
+	static const char *const dest[] = { "to_syslog", "to_stderr", "to_logfile" };
+	/* the names qb_log_facility2int() knows */
+	static const char *const fac[] = { "auth",   "authpriv", "cron",   "daemon", "ftp",
+		                           "kern",   "lpr",      "mail",   "news",   "syslog",
+		                           "user",   "uucp",     "local0", "local1", "local2",
+		                           "local3", "local4",   "local5", "local6", "local7" };
+	const struct corosync_conf_item *l = find_kind(&c->root, "logging", true);
+	const char *v;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(dest); i++) {
+		v = sect_get(l, dest[i]);
+		if (v && strcmp(v, "yes") && strcmp(v, "on") && strcmp(v, "no") &&
+		    strcmp(v, "off")) {
+			fmt(err, errlen, PE "unknown value for %s.", dest[i]);
+			return -EINVAL;
+		}
+	}
+	v = sect_get(l, "syslog_facility");
+	if (!v)
+		return 0;
+	for (i = 0; i < ARRAY_SIZE(fac); i++)
+		if (!strcmp(v, fac[i]))
+			return 0;
+	fmt(err, errlen, PE "unknown syslog facility specified.");
+	return -EINVAL;
+}
+
 static const struct cluster_conf_node *by_name(const struct cluster_conf *cc, const char *name,
                                                bool short_names)
 {

@@ -194,6 +194,14 @@ int corosync_conf_cluster(const struct corosync_conf *c, struct cluster_conf *ou
                           size_t errlen);
 void corosync_conf_cluster_free(struct cluster_conf *cc); /* frees nodes only */
 
+/* The logging section the way corosync's logconfig reads it (its errors
+ * make corosync exit with status 7, apart from the totem ones): to_syslog,
+ * to_stderr, to_logfile must be yes/on/no/off ("parse error in config:
+ * unknown value for <key>."), syslog_facility a syslog facility name
+ * ("parse error in config: unknown syslog facility specified.").
+ * 0 or -EINVAL with the message in err. */
+int corosync_conf_check_logging(const struct corosync_conf *c, char *err, size_t errlen);
+
 /* corosync's message when the local node is not in the nodelist */
 #define COROSYNC_CONF_NO_LOCAL_MSG "parse error in config: No valid name found for local host"
 

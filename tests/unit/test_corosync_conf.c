@@ -586,6 +586,39 @@ static void test_cluster_errors(void)
 	         "(0..4294967295), but \"abc\" was given");
 }
 
+static void test_logging_checks(void)
+{
+	static const struct {
+		const char *text;
+		const char *msg;
+	} cases[] = {
+		{ "logging {\n to_syslog: yes\n to_stderr: off\n to_logfile: no\n"
+		  " syslog_facility: local3\n}\n",
+		  "" },
+		{ "totem {\n}\n", "" },
+		{ "logging {\n syslog_facility: foo\n}\n",
+		  "parse error in config: unknown syslog facility specified." },
+		{ "logging {\n to_syslog: maybe\n}\n",
+		  "parse error in config: unknown value for to_syslog." },
+		{ "logging {\n to_logfile: 1\n}\n",
+		  "parse error in config: unknown value for to_logfile." },
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct corosync_conf *c = parse_str(cases[i].text, 0);
+
+		T_ASSERT(c);
+		if (!c)
+			continue;
+		err[0] = '\0';
+		T_EQ_INT(corosync_conf_check_logging(c, err, sizeof(err)),
+		         *cases[i].msg ? -EINVAL : 0);
+		T_EQ_STR(err, cases[i].msg);
+		corosync_conf_free(c);
+	}
+}
+
 static void test_cluster_defaults(void)
 {
 	struct corosync_conf *c;
@@ -858,6 +891,7 @@ int main(int argc, char **argv)
 	T_RUN(test_bad_fixtures);
 	T_RUN(test_cluster_fixtures);
 	T_RUN(test_cluster_errors);
+	T_RUN(test_logging_checks);
 	T_RUN(test_cluster_defaults);
 	T_RUN(test_mcast_addr);
 	T_RUN(test_scan_version);
