@@ -57,6 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *p, size_t n)
 				abort();
 			corosync_conf_cluster_free(&cc);
 		}
+		corosync_conf_check_logging(c, err, sizeof(err));
 		corosync_conf_scan_version((const char *)p, n);
 		buf_reset(&w1);
 		corosync_conf_write(c, &w1);
