@@ -139,7 +139,9 @@ struct quorum_view {
 
 /* corosync-quorumtool -s (hex: -H, node ids as 0x%08x). */
 void quorum_render_status(const struct quorum_view *v, bool hex, struct buf *out);
-/* pvecm status: the Cluster information header, then -siH. */
+/* pvecm status: the Cluster information header, then -siH.  -i shows the
+ * first link address rather than the node name: pass ring0 addresses as
+ * the members' names (spec/pmxcfs.md §12.5 sample). */
 void quorum_render_pvecm_status(const struct quorum_view *v, struct buf *out);
 /* corosync-quorumtool -l = pvecm nodes (leading empty line, decimal ids). */
 void quorum_render_nodes(const struct quorum_view *v, struct buf *out);
