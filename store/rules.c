@@ -697,7 +697,6 @@ static int do_delete(struct rules *r, const struct op *op, bool apply)
 {
 	const struct tree_node *n;
 	bool file;
-	uint64_t v;
 	int rc;
 
 	rc = tree_resolve(r->t, op->path, &n);
@@ -708,8 +707,8 @@ static int do_delete(struct rules *r, const struct op *op, bool apply)
 	if (!apply)
 		return 0;
 	file = n->type == TREE_FILE;
-	v = tree_next_version(r->t);
-	rc = tree_remove(r->t, tree_mut(r->t, n), v, op->mtime);
+	tree_next_version(r->t);
+	rc = tree_remove(r->t, tree_mut(r->t, n));
 	if (rc)
 		return rc;
 	if (file) {
@@ -770,7 +769,7 @@ static int do_rename(struct rules *r, const struct op *op, bool apply)
 	if (dst) {
 		bool dfile = dst->type == TREE_FILE;
 
-		rc = tree_remove(r->t, tree_mut(r->t, dst), v, op->mtime);
+		rc = tree_remove(r->t, tree_mut(r->t, dst));
 		if (rc)
 			return rc;
 		if (dfile)
@@ -818,6 +817,7 @@ static int do_mtime(struct rules *r, const struct op *op, bool apply)
 
 static int run(struct rules *r, const struct op *op, bool apply)
 {
+	uint64_t v;
 	int rc;
 
 	/* EFBIG before anything else, as pmxcfs memdb_pwrite */
@@ -840,24 +840,38 @@ static int run(struct rules *r, const struct op *op, bool apply)
 		return -EACCES; /* the root itself */
 	if (rules_is_reserved(op->path) || (op->to && rules_is_reserved(op->to)))
 		return -EACCES;
+	v = tree_version(r->t);
 	switch (op->type) {
 	case OP_CREATE:
-		return do_create(r, op, apply, TREE_FILE);
+		rc = do_create(r, op, apply, TREE_FILE);
+		break;
 	case OP_MKDIR:
-		return do_create(r, op, apply, TREE_DIR);
+		rc = do_create(r, op, apply, TREE_DIR);
+		break;
 	case OP_WRITE:
-		return do_write(r, op, apply);
+		rc = do_write(r, op, apply);
+		break;
 	case OP_PUT:
-		return do_put(r, op, apply);
+		rc = do_put(r, op, apply);
+		break;
 	case OP_DELETE:
-		return do_delete(r, op, apply);
+		rc = do_delete(r, op, apply);
+		break;
 	case OP_RENAME:
-		return do_rename(r, op, apply);
+		rc = do_rename(r, op, apply);
+		break;
 	case OP_MTIME:
-		return do_mtime(r, op, apply);
+		rc = do_mtime(r, op, apply);
+		break;
 	default:
 		return -EINVAL;
 	}
+	/* as pmxcfs: the root carries the global version and the mtime and
+	 * writer of the last change */
+	if (!rc && tree_version(r->t) != v)
+		tree_touch(r->t, tree_mut(r->t, tree_root(r->t)), tree_version(r->t), op->mtime,
+		           op->writer);
+	return rc;
 }
 
 int rules_check(const struct rules *r, const struct op *op)

@@ -45,19 +45,24 @@
  *	            than CFS_FS_MAX content bytes after the op
  *
  * Op semantics (v = the op's new global version, stamped on what changed):
- *	OP_CREATE  new empty file, inode = v; parent mtime = op mtime
+ *	OP_CREATE  new empty file, inode = v
  *	OP_WRITE   pwrite + zero-fill; OP_F_TRUNC sets size = offset + len
  *	OP_PUT     create (as OP_CREATE) or replace the content of a file
  *	OP_MKDIR   new dir; below priv/lock/ this takes the lock
  *	OP_DELETE  unlink/rmdir; below priv/lock/ this releases the lock
- *	OP_RENAME  moves, keeps the inode and the mtime, replaces a file or
- *	           empty dir at the target; same path: success, no change
+ *	OP_RENAME  moves, keeps the inode, takes the op's mtime and writer
+ *	           (as pmxcfs); replaces a file or empty dir at the target
+ *	           (file onto dir -EISDIR, dir onto file -ENOTDIR: POSIX,
+ *	           stricter than pmxcfs); same path: success, no change
  *	OP_MTIME   mtime = op offset, writer = op writer.  Lock dirs: renew
  *	           only with offset >= current mtime and writer == the lock's
  *	           writer.  offset 0 is the unlock request: -EACCES, no
  *	           change; expiry (the 120 s lease) is decided by the cluster
  *	           layer, which then proposes an OP_DELETE.
- * Every successful op except OP_NOOP takes exactly one version.
+ * Every successful op except OP_NOOP (and a rename onto itself) takes
+ * exactly one version.  Parent directories are not changed; the root
+ * node carries the global version and the op's mtime and writer (pmxcfs
+ * memdb keeps them in its root entry).
  *
  * VMID list: a file whose path is a guest config registers (vmid, node,
  * type) with version = the file's node version (so it changes on every

@@ -450,8 +450,6 @@ int tree_add(struct tree *t, struct tree_node *dir, const char *name, enum tree_
 	n->mtime = mtime;
 	n->writer = writer;
 	child_link(dir, n);
-	dir->version = v;
-	dir->mtime = mtime;
 	t->count++;
 	if (out)
 		*out = n;
@@ -498,7 +496,7 @@ void tree_touch(struct tree *t, struct tree_node *n, uint64_t v, uint32_t mtime,
 	n->writer = writer;
 }
 
-int tree_remove(struct tree *t, struct tree_node *n, uint64_t v, uint32_t mtime)
+int tree_remove(struct tree *t, struct tree_node *n)
 {
 	struct tree_node *dir = n->parent;
 
@@ -507,8 +505,6 @@ int tree_remove(struct tree *t, struct tree_node *n, uint64_t v, uint32_t mtime)
 	if (n->type == TREE_DIR && n->nchildren)
 		return -ENOTEMPTY;
 	child_unlink(n);
-	dir->version = v;
-	dir->mtime = mtime;
 	t->count--;
 	t->bytes -= n->size;
 	node_free(n);
@@ -539,11 +535,8 @@ int tree_move(struct tree *t, struct tree_node *n, struct tree_node *dir, const 
 	n->hash = name_hash(name, len);
 	child_link(dir, n);
 	n->version = v;
+	n->mtime = mtime;
 	n->writer = writer;
-	old->version = v;
-	old->mtime = mtime;
-	dir->version = v;
-	dir->mtime = mtime;
 	return 0;
 }
 

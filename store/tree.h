@@ -176,8 +176,9 @@ uint64_t tree_xxh64(const void *p, size_t n, uint64_t seed);
 uint64_t tree_next_version(struct tree *t);
 
 /* Make a new empty file or directory called name in dir: inode = version
- * = v, parent's version = v and mtime = mtime.  -ENOTDIR if dir is not a
- * directory, -EEXIST if the name exists.  *out (may be NULL) borrows it. */
+ * = v.  The parent is not changed (as pmxcfs: the root carries the global
+ * version, rules.c stamps it).  -ENOTDIR if dir is not a directory,
+ * -EEXIST if the name exists.  *out (may be NULL) borrows it. */
 int tree_add(struct tree *t, struct tree_node *dir, const char *name, enum tree_type type,
              uint64_t v, uint32_t mtime, uint32_t writer, struct tree_node **out);
 
@@ -191,12 +192,12 @@ int tree_write(struct tree *t, struct tree_node *n, uint64_t offset, const uint8
 /* Set mtime, writer and version of n. */
 void tree_touch(struct tree *t, struct tree_node *n, uint64_t v, uint32_t mtime, uint32_t writer);
 
-/* Delete n (a file or an empty directory): parent's version = v and
- * mtime = mtime.  -EBUSY for the root, -ENOTEMPTY for a non-empty dir. */
-int tree_remove(struct tree *t, struct tree_node *n, uint64_t v, uint32_t mtime);
+/* Delete n (a file or an empty directory); n is freed.  -EBUSY for the
+ * root, -ENOTEMPTY for a non-empty dir. */
+int tree_remove(struct tree *t, struct tree_node *n);
 
-/* Move n into dir under name, keeping its inode; n gets version v and
- * writer; both parents get version v and mtime.  The name must be free
+/* Move n into dir under name, keeping its inode; n gets version v, mtime
+ * and writer (as pmxcfs memdb_rename).  The name must be free
  * (-EEXIST), dir a directory (-ENOTDIR), dir not n or below n (-EINVAL),
  * n not the root (-EBUSY). */
 int tree_move(struct tree *t, struct tree_node *n, struct tree_node *dir, const char *name,

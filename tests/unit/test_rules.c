@@ -131,6 +131,45 @@ static void test_memdb_files(void)
 	rules_free(r);
 }
 
+/* pmxcfs bookkeeping: the root carries the global version and the last
+ * op's mtime/writer; parents are not touched; rename sets mtime */
+static void test_stamps(void)
+{
+	struct rules *r = rules_new(NULL);
+	const struct tree_node *root = tree_root(rules_tree(r)), *d;
+
+	W = 3;
+	M = 500;
+	T_EQ_INT(MKDIR(r, "d"), 0);
+	d = L(r, "d");
+	W = 4;
+	M = 600;
+	T_EQ_INT(PUT(r, "d/f", "x"), 0);
+	T_EQ_INT(root->version, tree_version(rules_tree(r)));
+	T_EQ_INT(root->mtime, 600);
+	T_EQ_INT(root->writer, 4);
+	T_EQ_INT(d->version, 1);
+	T_EQ_INT(d->mtime, 500);
+	T_EQ_INT(d->writer, 3);
+	M = 700;
+	T_EQ_INT(REN(r, "d/f", "g"), 0);
+	T_EQ_INT(L(r, "g")->mtime, 700);
+	T_EQ_INT(L(r, "g")->inode, 2);
+	T_EQ_INT(L(r, "g")->version, 3);
+	T_EQ_INT(d->version, 1);
+	M = 800;
+	T_EQ_INT(MTIME(r, "missing", 5), -ENOENT);
+	T_EQ_INT(root->mtime, 700); /* a failed op stamps nothing */
+	T_EQ_INT(MTIME(r, "g", 5), 0);
+	T_EQ_INT(L(r, "g")->mtime, 5);
+	T_EQ_INT(root->mtime, 800);
+	T_EQ_INT(AP(r, .type = OP_NOOP, .path = "", .mtime = 900), 0);
+	T_EQ_INT(root->mtime, 800);
+	W = 1;
+	M = 1000;
+	rules_free(r);
+}
+
 static void test_put(void)
 {
 	struct rules *r = rules_new(NULL);
@@ -839,6 +878,7 @@ int main(int argc, char **argv)
 	t_init(argc, argv);
 	T_RUN(test_memdb_dirs);
 	T_RUN(test_memdb_files);
+	T_RUN(test_stamps);
 	T_RUN(test_put);
 	T_RUN(test_efbig);
 	T_RUN(test_enospc_bytes);

@@ -86,10 +86,10 @@ static void test_new_and_lookup(void)
 	T_EQ_INT(tree_node_path(n, path, 10), -ENAMETOOLONG);
 	T_EQ_INT(tree_node_path(tree_root(t), path, 1), 0);
 	T_EQ_STR(path, "");
-	/* the parent got the version and mtime of the create */
+	/* the parent is not changed by a create (pmxcfs) */
 	n = tree_lookup(t, "nodes/pve1/qemu-server");
-	T_EQ_INT(n->version, 4);
-	T_EQ_INT(n->mtime, 13);
+	T_EQ_INT(n->version, 3);
+	T_EQ_INT(n->mtime, 12);
 	T_ASSERT(tree_lookup(t, "nodes/pve2") == NULL);
 	T_ASSERT(tree_lookup(t, "storage.cfg/x") == NULL);
 	T_ASSERT(tree_child(tree_root(t), "nodesX", 5) == tree_lookup(t, "nodes"));
@@ -117,7 +117,7 @@ static void test_sorted_order(void)
 		T_EQ_STR(c->name, sorted[i++]);
 	T_EQ_INT(i, ARRAY_SIZE(sorted));
 	/* order is refreshed after a change */
-	T_EQ_INT(tree_remove(t, mut(t, "aa"), tree_next_version(t), 2), 0);
+	T_EQ_INT(tree_remove(t, mut(t, "aa")), 0);
 	T_EQ_INT(add(t, "", "ac", TREE_FILE, 1), 0);
 	i = 0;
 	for (c = tree_node_first_child(tree_root(t)); c; c = tree_node_next_sibling(c)) {
@@ -169,9 +169,9 @@ static void test_mutators(void)
 	T_EQ_INT(f->writer, 7);
 	T_EQ_INT(f->version, tree_version(t));
 	/* remove */
-	T_EQ_INT(tree_remove(t, mut(t, ""), 1, 1), -EBUSY);
-	T_EQ_INT(tree_remove(t, mut(t, "nodes"), 1, 1), -ENOTEMPTY);
-	T_EQ_INT(tree_remove(t, f, tree_next_version(t), 8), 0);
+	T_EQ_INT(tree_remove(t, mut(t, "")), -EBUSY);
+	T_EQ_INT(tree_remove(t, mut(t, "nodes")), -ENOTEMPTY);
+	T_EQ_INT(tree_remove(t, f), 0);
 	T_ASSERT(tree_lookup(t, "empty") == NULL);
 	T_EQ_INT(tree_count(t), 7);
 	T_EQ_INT(tree_bytes(t), 23);
@@ -184,8 +184,9 @@ static void test_mutators(void)
 	T_ASSERT(n == f);
 	T_EQ_INT(n->inode, ino);
 	T_EQ_INT(n->version, tree_version(t));
-	T_EQ_INT(n->mtime, 16); /* rename keeps mtime */
-	T_EQ_INT(tree_lookup(t, "priv")->mtime, 9);
+	T_EQ_INT(n->mtime, 9); /* rename sets mtime and writer (pmxcfs) */
+	T_EQ_INT(n->writer, 4);
+	T_EQ_INT(tree_lookup(t, "priv")->mtime, 18); /* parents unchanged */
 	T_ASSERT(tree_lookup(t, "storage.cfg") == NULL);
 	T_EQ_INT(tree_move(t, f, mut(t, "nodes"), "pve1", 1, 1, 1), -EEXIST);
 	T_EQ_INT(tree_move(t, f, mut(t, "priv/s.cfg"), "x", 1, 1, 1), -ENOTDIR);
@@ -260,9 +261,6 @@ static void test_digest_covers(void)
 	T_EQ_INT(add(b, "nodes/pve1", "qemu-server", TREE_DIR, 12), 0);
 	T_EQ_INT(add(b, "nodes/pve1/qemu-server", "100.conf", TREE_FILE, 1), 0);
 	T_EQ_INT(put(b, "nodes/pve1/qemu-server/100.conf", "memory: 512\n", 14), 0);
-	/* parent mtimes differ from the history: align them */
-	mut(b, "")->mtime = tree_root(a)->mtime;
-	mut(b, "nodes/pve1/qemu-server")->mtime = tree_lookup(a, "nodes/pve1/qemu-server")->mtime;
 	tree_digest(b, db);
 	T_EQ_MEM(da, db, sizeof(da));
 	/* content, mtime, name, type each change it */
@@ -275,15 +273,14 @@ static void test_digest_covers(void)
 	put(b, "storage.cfg", "dir: local\n", 16);
 	tree_digest(b, db);
 	T_EQ_MEM(da, db, sizeof(da));
-	tree_move(b, mut(b, "empty"), mut(b, ""), "emptz", 1, tree_root(b)->mtime, 1);
+	tree_move(b, mut(b, "empty"), mut(b, ""), "emptz", 1, 17, 1);
 	tree_digest(b, db);
 	T_ASSERT(memcmp(da, db, sizeof(da)));
-	tree_move(b, mut(b, "emptz"), mut(b, ""), "empty", 1, tree_root(b)->mtime, 1);
+	tree_move(b, mut(b, "emptz"), mut(b, ""), "empty", 1, 17, 1);
 	tree_digest(b, db);
 	T_EQ_MEM(da, db, sizeof(da));
-	tree_remove(b, mut(b, "empty"), 1, tree_root(b)->mtime);
+	tree_remove(b, mut(b, "empty"));
 	add(b, "", "empty", TREE_DIR, 17);
-	mut(b, "")->mtime = tree_root(a)->mtime;
 	tree_digest(b, db);
 	T_ASSERT(memcmp(da, db, sizeof(da)));
 	tree_free(a);
@@ -598,7 +595,7 @@ static void test_wide_dir(void)
 	T_EQ_STR(tree_node_first_child(tree_root(t))->name, "0");
 	for (int i = 0; i < 100000; i += 2) {
 		snprintf(name, sizeof(name), "%d", i);
-		T_EQ_INT(tree_remove(t, mut(t, name), tree_next_version(t), 1), 0);
+		T_EQ_INT(tree_remove(t, mut(t, name)), 0);
 	}
 	T_EQ_INT(tree_count(t), 50001);
 	T_EQ_STR(tree_node_first_child(tree_root(t))->name, "1");
