@@ -38,7 +38,8 @@ struct peer {
 	uint64_t match;
 	int inflight;
 	bool probe;
-	bool progressed; /* an acknowledgement came since the last heartbeat */
+	bool progressed;      /* an acknowledgement came since the last heartbeat */
+	uint64_t commit_sent; /* commit index in the last APPEND to it */
 	bool snap;
 	uint64_t snap_index; /* of the snapshot being sent */
 	uint64_t snap_offset;
@@ -451,6 +452,7 @@ static uint64_t send_append(struct raft *r, struct peer *p, uint64_t from, bool 
 	}
 	put_le32(r->tx.p + n_off, n);
 	msg_send(r, p->id);
+	p->commit_sent = r->commit;
 	return prev + n;
 }
 
@@ -460,6 +462,14 @@ static uint64_t send_append(struct raft *r, struct peer *p, uint64_t from, bool 
 static void send_heartbeat(struct raft *r, struct peer *p)
 {
 	send_append(r, p, MAX(p->match, r->snap_index) + 1, false);
+}
+
+/* Tell an idle follower a commit index it has not heard yet (busy ones
+ * learn it from the next APPEND). */
+static void tell_commit(struct raft *r, struct peer *p)
+{
+	if (p != r->me && !p->snap && !p->probe && !p->inflight && p->commit_sent < r->commit)
+		send_heartbeat(r, p);
 }
 
 static void snap_cache_drop(struct raft *r)
@@ -675,13 +685,8 @@ static void maybe_commit(struct raft *r)
 	}
 	if (best > r->commit) {
 		set_commit(r, best);
-		/* tell idle followers at once */
-		for (size_t i = 0; i < r->n_nodes; i++) {
-			struct peer *p = &r->nodes[i];
-
-			if (p != r->me && !p->snap && !p->probe && !p->inflight)
-				send_heartbeat(r, p);
-		}
+		for (size_t i = 0; i < r->n_nodes; i++)
+			tell_commit(r, &r->nodes[i]);
 	}
 }
 
@@ -931,6 +936,7 @@ static int on_append_resp(struct raft *r, struct peer *p, const struct raft_msg 
 		}
 		maybe_commit(r);
 		replicate(r, p, false);
+		tell_commit(r, p);
 		return 0;
 	}
 	next = m->index;
