@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -569,6 +570,30 @@ static void test_client_server(void)
 	T_EQ_INT(http_request(pinned, "no-such-host.invalid", port, "GET", "/", NULL, 0, 1000, &res,
 	                      msg, sizeof(msg)),
 	         -ENOENT);
+
+	/* a malformed request line: 400 from the server, the handler never sees it */
+	T_EQ_INT(http_request(pinned, "127.0.0.1", port, "GET", "/a b", NULL, 0, 5000, &res, msg,
+	                      sizeof(msg)),
+	         0);
+	T_EQ_INT(res.status, 400);
+	T_EQ_STR(res.reason, "malformed request");
+	buf_free(&res.body);
+
+	/* a client that connects and says nothing is closed at the deadline */
+	{
+		struct sockaddr_in sa = { 0 };
+		struct timeval tv = { 5, 0 };
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		char c;
+
+		sa.sin_family = AF_INET;
+		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		sa.sin_port = htons(port);
+		T_EQ_INT(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+		T_EQ_INT(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+		T_EQ_INT(read(fd, &c, 1), 0); /* EOF after about 1 s, not EAGAIN after 5 */
+		close(fd);
+	}
 
 	/* after all that, the server still serves */
 	T_EQ_INT(http_request(pinned, "127.0.0.1", port, "GET", "/echo?x=1", NULL, 0, 5000, &res,
