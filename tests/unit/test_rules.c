@@ -170,6 +170,93 @@ static void test_stamps(void)
 	rules_free(r);
 }
 
+/* reload = encode, decode, new rules (the tree is a pure function of it) */
+static struct rules *reload(struct rules *r)
+{
+	struct buf b = { 0 };
+	struct tree *t;
+
+	tree_encode(rules_tree(r), &b);
+	T_EQ_INT(tree_decode(b.p, b.len, &t), 0);
+	buf_free(&b);
+	rules_free(r);
+	return rules_new(t);
+}
+
+/* check_memdb.c loaddb1/loaddb2: moves give children lower inodes than
+ * their new parents; the reloaded tree must still know them */
+static void test_memdb_loaddb(void)
+{
+	struct rules *r = rules_new(NULL);
+
+	T_EQ_INT(MKDIR(r, "dir1"), 0);
+	T_EQ_INT(CREATE(r, "dir1/file1"), 0);
+	T_EQ_INT(CREATE(r, "dir1/file2"), 0);
+	T_EQ_INT(MKDIR(r, "dir2"), 0);
+	T_EQ_INT(REN(r, "dir1/file1", "dir2/file1"), 0);
+	T_EQ_INT(REN(r, "dir1/file2", "dir2/file2"), 0);
+	T_EQ_INT(CREATE(r, "dir2/file1"), -EEXIST);
+	T_EQ_INT(CREATE(r, "dir2/file2"), -EEXIST);
+	r = reload(r);
+	T_EQ_INT(CREATE(r, "dir2/file1"), -EEXIST);
+	T_EQ_INT(CREATE(r, "dir2/file2"), -EEXIST);
+	T_EQ_INT(L(r, "dir2/file1")->inode, 2);
+	T_EQ_INT(L(r, "dir2")->inode, 4);
+	rules_free(r);
+
+	r = rules_new(NULL);
+	T_EQ_INT(MKDIR(r, "dir1"), 0);
+	T_EQ_INT(MKDIR(r, "dir1/sd1"), 0);
+	T_EQ_INT(CREATE(r, "dir1/file1"), 0);
+	T_EQ_INT(CREATE(r, "dir1/file2"), 0);
+	T_EQ_INT(MKDIR(r, "dir2"), 0);
+	T_EQ_INT(REN(r, "dir1/sd1", "dir2/sd1"), 0);
+	T_EQ_INT(REN(r, "dir1/file1", "dir2/sd1/file1"), 0);
+	T_EQ_INT(REN(r, "dir1/file2", "dir2/sd1/file2"), 0);
+	T_EQ_INT(CREATE(r, "dir2/file3"), 0);
+	T_EQ_INT(MKDIR(r, "dir2/sd1"), -EEXIST);
+	r = reload(r);
+	T_EQ_INT(MKDIR(r, "dir2/sd1"), -EEXIST);
+	T_EQ_INT(L(r, "dir2/sd1/file2")->inode, 4);
+	T_EQ_INT(tree_count(rules_tree(r)), 7);
+	rules_free(r);
+}
+
+/* check_memdb.c indextest1: 100 x (create + 32 KiB write).  pmxcfs starts
+ * a fresh database at version 1 (version 201, last inode 200); cfsbox
+ * starts at 0, so everything is one lower. */
+static void test_memdb_index(void)
+{
+	struct rules *r = rules_new(NULL);
+	uint8_t *data = calloc(1, 32 * 1024);
+	char name[32];
+	uint64_t last = 0;
+
+	for (int i = 0; i < 100; i++) {
+		snprintf(name, sizeof(name), "testfile%d", i);
+		T_EQ_INT(rules_apply(
+		                 r, &(struct op){ .type = OP_CREATE, .path = name, .mtime = 1234 }),
+		         0);
+		T_EQ_INT(rules_apply(r, &(struct op){ .type = OP_WRITE,
+		                                      .path = name,
+		                                      .mtime = 1234,
+		                                      .data = data,
+		                                      .len = 32 * 1024 }),
+		         0);
+		if (L(r, name)->inode > last)
+			last = L(r, name)->inode;
+	}
+	T_EQ_INT(tree_count(rules_tree(r)), 101);
+	T_EQ_INT(tree_version(rules_tree(r)), 200);
+	T_EQ_INT(last, 199);
+	T_EQ_INT(tree_bytes(rules_tree(r)), 100 * 32 * 1024);
+	T_EQ_INT(tree_root(rules_tree(r))->version, 200);
+	T_EQ_INT(tree_root(rules_tree(r))->writer, 0);
+	T_EQ_INT(tree_root(rules_tree(r))->mtime, 1234);
+	free(data);
+	rules_free(r);
+}
+
 static void test_put(void)
 {
 	struct rules *r = rules_new(NULL);
@@ -878,6 +965,8 @@ int main(int argc, char **argv)
 	t_init(argc, argv);
 	T_RUN(test_memdb_dirs);
 	T_RUN(test_memdb_files);
+	T_RUN(test_memdb_loaddb);
+	T_RUN(test_memdb_index);
 	T_RUN(test_stamps);
 	T_RUN(test_put);
 	T_RUN(test_efbig);
