@@ -208,10 +208,12 @@ static bool is_hook_script(const char *path)
 	if (!strncmp(b, "vps.", 4)) {
 		s = b + 4;
 	} else {
+		if (*b < '1' || *b > '9')
+			return false;
 		s = b;
 		while (*s >= '0' && *s <= '9')
 			s++;
-		if (s == b || *s != '.')
+		if (*s != '.')
 			return false;
 		s++;
 	}
@@ -226,6 +228,8 @@ unsigned rules_mode(const char *path, bool is_dir, bool quorate)
 	unsigned base, mode;
 	bool hook = !is_dir && is_hook_script(path);
 
+	if (!*skip_slash(path))
+		return 0755; /* the mount root: always, whatever the quorum */
 	if (is_dir)
 		base = quorate ? 0777 : 0555;
 	else
@@ -883,4 +887,12 @@ int rules_check(const struct rules *r, const struct op *op)
 int rules_apply(struct rules *r, const struct op *op)
 {
 	return run(r, op, true);
+}
+
+int rules_apply_encoded(struct rules *r, const uint8_t *p, size_t n)
+{
+	struct op op;
+	int rc = op_decode(p, n, &op);
+
+	return rc ? rc : rules_apply(r, &op);
 }

@@ -123,6 +123,9 @@ const struct tree *rules_tree(const struct rules *r);
 int rules_check(const struct rules *r, const struct op *op);
 /* Apply op: 0 or -errno (table above); on error nothing changed. */
 int rules_apply(struct rules *r, const struct op *op);
+/* Decode an op (store/op.h) and apply it: -EBADMSG if it does not decode
+ * (nothing changes), else as rules_apply().  p is borrowed for the call. */
+int rules_apply_encoded(struct rules *r, const uint8_t *p, size_t n);
 
 /* VMID list, in VMID order: number of entries, the i-th, and by id. */
 size_t rules_vm_count(const struct rules *r);
@@ -152,7 +155,8 @@ bool rules_node_name_ok(const char *name, size_t len);
 /* Permission bits (no S_IF*) of an entry (spec §4.3): base 0777/0666
  * quorate, 0555/0444 not; mask 0700 private, 0755 other dirs (and
  * symlinks: pass is_dir), 0750 other files; u+x for OpenVZ hook scripts
- * (<vmid>.|vps. + mount umount start stop premount postumount). */
+ * (<vmid>.|vps. + mount umount start stop premount postumount, vmid
+ * [1-9][0-9]*).  The root ("") is always 0755, as the pmxcfs router. */
 unsigned rules_mode(const char *path, bool is_dir, bool quorate);
 
 #endif /* STORE_RULES_H */

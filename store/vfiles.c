@@ -8,11 +8,17 @@
 #include "core/path.h"
 #include "core/util.h"
 
+/* a NULL string prints as "" (musl's printf would crash on it) */
+static const char *S(const char *s)
+{
+	return s ? s : "";
+}
+
 void vfiles_members(struct buf *out, const char *nodename, uint32_t version,
                     const struct vfiles_cluster *cl)
 {
 	buf_printf(out, "{\n");
-	buf_printf(out, "\"nodename\": \"%s\",\n", nodename);
+	buf_printf(out, "\"nodename\": \"%s\",\n", S(nodename));
 	if (!cl || !cl->n_nodes) {
 		buf_printf(out, "\"version\": %" PRIu32 "\n", version);
 		buf_printf(out, "}\n");
@@ -22,7 +28,7 @@ void vfiles_members(struct buf *out, const char *nodename, uint32_t version,
 	buf_printf(out, "\"cluster\": { ");
 	buf_printf(out,
 	           "\"name\": \"%s\", \"version\": %" PRIu32 ", \"nodes\": %zu, \"quorate\": %d ",
-	           cl->name, cl->config_version, cl->n_nodes, cl->quorate ? 1 : 0);
+	           S(cl->name), cl->config_version, cl->n_nodes, cl->quorate ? 1 : 0);
 	buf_printf(out, "},\n");
 	buf_printf(out, "\"nodelist\": {\n");
 	for (size_t i = 0; i < cl->n_nodes; i++) {
@@ -30,8 +36,8 @@ void vfiles_members(struct buf *out, const char *nodename, uint32_t version,
 
 		if (i)
 			buf_printf(out, ",\n");
-		buf_printf(out, "  \"%s\": { \"id\": %" PRIu32 ", \"online\": %d", m->name, m->id,
-		           m->online ? 1 : 0);
+		buf_printf(out, "  \"%s\": { \"id\": %" PRIu32 ", \"online\": %d", S(m->name),
+		           m->id, m->online ? 1 : 0);
 		if (m->ip)
 			buf_printf(out, ", \"ip\": \"%s\"", m->ip);
 		buf_printf(out, "}");
@@ -55,11 +61,11 @@ void vfiles_version(struct buf *out, const struct vfiles_version_in *in, const s
 
 		if (i)
 			buf_printf(out, ",\n");
-		buf_printf(out, "\"%s\": {\n", k->node);
+		buf_printf(out, "\"%s\": {\n", S(k->node));
 		for (size_t j = 0; j < k->n_kv; j++) {
 			if (j)
 				buf_printf(out, ",\n");
-			buf_printf(out, "\"%s\": %" PRIu32, k->kv[j].key, k->kv[j].version);
+			buf_printf(out, "\"%s\": %" PRIu32, S(k->kv[j].key), k->kv[j].version);
 		}
 		buf_printf(out, "}\n");
 	}
@@ -105,8 +111,8 @@ void vfiles_clusterlog(struct buf *out, const struct vfiles_log *e, size_t n, si
 		           "{\"uid\": %" PRIu32 ", \"time\": %" PRIu32 ", \"pri\": %d, "
 		           "\"tag\": \"%s\", \"pid\": %" PRIu32 ", \"node\": \"%s\", "
 		           "\"user\": \"%s\", \"msg\": \"%s\"}",
-		           e[i].uid, e[i].time, e[i].pri, e[i].tag, e[i].pid, e[i].node, e[i].user,
-		           e[i].msg);
+		           e[i].uid, e[i].time, e[i].pri, S(e[i].tag), e[i].pid, S(e[i].node),
+		           S(e[i].user), S(e[i].msg));
 	}
 	if (n)
 		buf_printf(out, "\n");
@@ -117,7 +123,7 @@ void vfiles_clusterlog(struct buf *out, const struct vfiles_log *e, size_t n, si
 void vfiles_rrd(struct buf *out, const struct vfiles_rrd *e, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		buf_printf(out, "%s:%s\n", e[i].key, e[i].data);
+		buf_printf(out, "%s:%s\n", S(e[i].key), S(e[i].data));
 }
 
 void vfiles_debug(struct buf *out, bool on)

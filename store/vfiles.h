@@ -20,7 +20,8 @@
  * -ENAMETOOLONG.  Renderers cannot fail: they append to out (owned by
  * the caller) and abort on OOM like every buf_put().
  *
- * Ownership: every pointer in the input structs is borrowed for the call.
+ * Ownership: every pointer in the input structs is borrowed for the call;
+ * a NULL string prints as "".
  * Context: pure functions, any thread.
  */
 #ifndef STORE_VFILES_H

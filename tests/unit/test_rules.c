@@ -777,7 +777,10 @@ static void test_modes(void)
 		{ "privx", false, 0640, 0440 },
 		{ "nodes/pve1/privx", true, 0755, 0555 },
 		{ "nodes/priv", true, 0755, 0555 },
-		{ "", true, 0755, 0555 },
+		{ "", true, 0755, 0755 }, /* the mount root, always */
+		{ "nodes/pve1/openvz/0.mount", false, 0640, 0440 },
+		{ "nodes/pve1/openvz/vps.mount", false, 0740, 0540 },
+		{ "nodes/pve1/openvz/vpsx.mount", false, 0640, 0440 },
 		{ "nodes", true, 0755, 0555 },
 		{ "storage.cfg", false, 0640, 0440 },
 		{ "nodes/pve1/qemu-server/100.conf", false, 0640, 0440 },
@@ -906,6 +909,27 @@ static void same_state(struct rules *a, struct rules *b, int line)
 	buf_free(&y);
 }
 
+static void test_apply_encoded(void)
+{
+	struct rules *r = rules_new(NULL);
+	struct op op = { .type = OP_PUT, .path = "f", .data = (const uint8_t *)"abc", .len = 3 };
+	struct buf b = { 0 };
+
+	op_encode(&op, &b);
+	T_EQ_INT(rules_apply_encoded(r, b.p, b.len), 0);
+	T_EQ_MEM(L(r, "f")->data, "abc", 3);
+	T_EQ_INT(rules_apply_encoded(r, b.p, b.len - 1), -EBADMSG);
+	b.p[0] = 9;
+	T_EQ_INT(rules_apply_encoded(r, b.p, b.len), -EBADMSG);
+	T_EQ_INT(tree_version(rules_tree(r)), 1);
+	buf_reset(&b);
+	op = (struct op){ .type = OP_PUT, .flags = OP_F_EXCL, .path = "f" };
+	op_encode(&op, &b);
+	T_EQ_INT(rules_apply_encoded(r, b.p, b.len), -EEXIST);
+	buf_free(&b);
+	rules_free(r);
+}
+
 static void test_determinism(void)
 {
 	struct rules *a = rules_new(NULL), *b = rules_new(NULL), *c = NULL;
@@ -982,6 +1006,7 @@ int main(int argc, char **argv)
 	T_RUN(test_vm_rebuild);
 	T_RUN(test_observed);
 	T_RUN(test_modes);
+	T_RUN(test_apply_encoded);
 	T_RUN(test_determinism);
 	return t_done();
 }

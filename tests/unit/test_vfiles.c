@@ -63,6 +63,10 @@ static void test_members(void)
 	buf_reset(&b);
 	vfiles_members(&b, "pve1", 0, NULL);
 	T_EQ_STR(str(&b), "{\n\"nodename\": \"pve1\",\n\"version\": 0\n}\n");
+	/* NULL strings print as empty ones rather than crash */
+	buf_reset(&b);
+	vfiles_members(&b, NULL, 0, NULL);
+	T_EQ_STR(str(&b), "{\n\"nodename\": \"\",\n\"version\": 0\n}\n");
 	buf_reset(&b);
 	cl.n_nodes = 0;
 	vfiles_members(&b, "pve1", 0, &cl);
@@ -204,6 +208,9 @@ static void test_rrd_debug(void)
 	vfiles_rrd(&b, e, 2);
 	T_EQ_STR(str(&b), "pve2-node/pve1:86400::1779871500:0.21\n"
 	                  "pve2-storage/pve1/local:1779871500:1:2\n");
+	buf_reset(&b);
+	vfiles_rrd(&b, &(struct vfiles_rrd){ "k", NULL }, 1);
+	T_EQ_STR(str(&b), "k:\n");
 	buf_reset(&b);
 	vfiles_rrd(&b, e, 0);
 	T_EQ_INT(b.len, 0);
