@@ -242,28 +242,36 @@ static int url_decode(const char *s, size_t n, char *out, size_t size)
 	return 0;
 }
 
-int http_form_get(const char *form, const char *key, char *out, size_t size)
+int http_form_getn(const void *form, size_t n, const char *key, char *out, size_t size)
 {
-	const char *p = form, *amp, *eq;
+	const char *p = form, *end = p + n, *amp, *eq, *v;
 	char k[256];
 	int rc;
 
-	while (*p) {
-		amp = strchr(p, '&');
+	while (p < end) {
+		amp = memchr(p, '&', (size_t)(end - p));
 		if (!amp)
-			amp = p + strlen(p);
+			amp = end;
 		eq = memchr(p, '=', (size_t)(amp - p));
 		if (!eq)
 			eq = amp;
 		rc = url_decode(p, (size_t)(eq - p), k, sizeof(k));
 		if (rc == -EBADMSG)
 			return rc;
-		if (!rc && !strcmp(k, key))
-			return url_decode(eq < amp ? eq + 1 : amp,
-			                  (size_t)(amp - (eq < amp ? eq + 1 : amp)), out, size);
-		p = *amp ? amp + 1 : amp;
+		if (!rc && !strcmp(k, key)) {
+			v = eq < amp ? eq + 1 : amp;
+			return url_decode(v, (size_t)(amp - v), out, size);
+		}
+		if (amp == end)
+			break;
+		p = amp + 1;
 	}
 	return -ENOENT;
+}
+
+int http_form_get(const char *form, const char *key, char *out, size_t size)
+{
+	return http_form_getn(form, strlen(form), key, out, size);
 }
 
 int http_parse_response(const uint8_t *p, size_t n, bool eof, int *status, char *reason,

@@ -71,6 +71,8 @@ const char *http_req_header(const struct http_req *req, const char *name);
  * form body) and percent-decode its value into out.  0, -ENOENT,
  * -EBADMSG (bad %xx or a decoded NUL), -ENAMETOOLONG (does not fit). */
 int http_form_get(const char *form, const char *key, char *out, size_t size);
+/* The same over n bytes (a request body, not NUL-terminated). */
+int http_form_getn(const void *form, size_t n, const char *key, char *out, size_t size);
 
 /* The reason phrase of a status code ("OK", "Not Found", ...); "" if unknown. */
 const char *http_reason(int status);

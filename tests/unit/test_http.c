@@ -252,6 +252,13 @@ static void test_form_get(void)
 	T_EQ_INT(http_form_get("x=%zz", "x", v, sizeof(v)), -EBADMSG);
 	T_EQ_INT(http_form_get("x=a%00b", "x", v, sizeof(v)), -EBADMSG);
 	T_EQ_INT(http_form_get("x=0123456789abcdef", "x", v, sizeof(v)), -ENAMETOOLONG);
+	/* a body: only n bytes are looked at */
+	T_EQ_INT(http_form_getn("a=1&node=n2&zzz", 12, "node", v, sizeof(v)), 0);
+	T_EQ_STR(v, "n2");
+	T_EQ_INT(http_form_getn("a=1&node=n2&zzz", 9, "node", v, sizeof(v)), 0);
+	T_EQ_STR(v, "");
+	T_EQ_INT(http_form_getn("a=1&node=n2&zzz", 12, "zzz", v, sizeof(v)), -ENOENT);
+	T_EQ_INT(http_form_getn("a=1&", 4, "", v, sizeof(v)), -ENOENT);
 }
 
 static void test_responses(void)
