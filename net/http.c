@@ -133,6 +133,7 @@ int http_parse_request(const uint8_t *p, size_t n, struct http_req *req, size_t 
 	size_t i;
 	int rc;
 
+	req->head_len = 0;
 	if (hl < 0)
 		return (int)hl;
 	memcpy(req->head, p, (size_t)hl);
@@ -183,6 +184,7 @@ int http_parse_request(const uint8_t *p, size_t n, struct http_req *req, size_t 
 	if (rc)
 		return rc;
 	req->content_length = hd.content_length;
+	req->head_len = (size_t)hl;
 	if (n - (size_t)hl < hd.content_length)
 		return -EAGAIN;
 	req->body = p + hl;
@@ -672,6 +674,8 @@ struct http_conn {
 	struct buf in;
 	struct buf out;
 	size_t out_off;
+	bool continued;    /* "100 Continue" sent (or being sent) */
+	bool cont_pending; /* its write returned -EAGAIN: finish it first */
 	char peer[INET6_ADDRSTRLEN];
 	struct http_req req;
 };
@@ -742,9 +746,26 @@ static void conn_arm(struct http_conn *c)
 	ev_io_start(c->srv->loop, &c->io);
 }
 
+static const char cont_line[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
 static void conn_write(struct http_conn *c)
 {
 	ssize_t r;
+
+	/* Mbed TLS wants a write that returned -EAGAIN repeated with the same
+	 * bytes before anything else is written. */
+	while (c->cont_pending) {
+		r = tls_write(c->t, cont_line, sizeof(cont_line) - 1);
+		if (r == -EAGAIN) {
+			conn_arm(c);
+			return;
+		}
+		if (r < 0) {
+			conn_free(c);
+			return;
+		}
+		c->cont_pending = false;
+	}
 
 	while (c->out_off < c->out.len) {
 		r = tls_write(c->t, c->out.p + c->out_off, c->out.len - c->out_off);
@@ -793,6 +814,21 @@ static void conn_refuse(struct http_conn *c, int rc)
 	buf_free(&b);
 }
 
+/* The head asks for "100 Continue" before the body: best effort (a client
+ * that does not get it sends the body after a while anyway). */
+static void send_continue(struct http_conn *c)
+{
+	const char *e;
+
+	if (c->continued || !c->req.head_len || c->req.minor < 1)
+		return;
+	e = http_req_header(&c->req, "Expect");
+	if (!e || strcasecmp(e, "100-continue"))
+		return;
+	c->continued = true;
+	c->cont_pending = tls_write(c->t, cont_line, sizeof(cont_line) - 1) == -EAGAIN;
+}
+
 static void conn_read(struct http_conn *c)
 {
 	size_t used;
@@ -819,8 +855,10 @@ static void conn_read(struct http_conn *c)
 		}
 		c->in.len += (size_t)r;
 		rc = http_parse_request(c->in.p, c->in.len, &c->req, &used);
-		if (rc == -EAGAIN)
+		if (rc == -EAGAIN) {
+			send_continue(c);
 			continue;
+		}
 		if (rc) {
 			conn_refuse(c, rc);
 			return;

@@ -58,12 +58,15 @@ struct http_req {
 	int nheaders;
 	size_t content_length;
 	const uint8_t *body;          /* borrowed from the parsed input; content_length bytes */
+	size_t head_len;              /* once the head is complete (also on -EAGAIN for the body) */
 	char head[HTTP_HEAD_MAX + 1]; /* storage for the strings above */
 };
 
 /* Parse one request from the n bytes at p into req.  On 0, *used is the
  * bytes of this request (head + body) and req->body points into p.
- * Never reads past p + n.  0, -EAGAIN, -EBADMSG or -E2BIG. */
+ * On -EAGAIN with req->head_len != 0 the head is complete and parsed (the
+ * headers can be looked at, e.g. Expect: 100-continue) and only body bytes
+ * are missing.  Never reads past p + n.  0, -EAGAIN, -EBADMSG or -E2BIG. */
 int http_parse_request(const uint8_t *p, size_t n, struct http_req *req, size_t *used);
 /* A header's value, case-insensitive name; NULL when absent.  Lent from req. */
 const char *http_req_header(const struct http_req *req, const char *name);
@@ -122,7 +125,8 @@ int http_request(struct tls_conf *conf, const char *host, uint16_t port, const c
 /* One connection = one request (Connection: close).  The server accepts
  * on a listening socket the caller owns (non-blocking), runs the TLS
  * handshake, reads and parses one request, calls the handler, writes the
- * reply and closes.  Malformed requests are answered 400 (or 413/431 over
+ * reply and closes ("Expect: 100-continue" is answered, so curl does not
+ * wait before sending a body).  Malformed requests are answered 400 (or 413/431 over
  * a limit) without calling the handler.  Each connection has a deadline of
  * timeout_ms from accept to the end of the reply; at most HTTP_CONNS_MAX
  * connections are open at once (more are closed at accept).
