@@ -128,7 +128,7 @@ int raft_msg_decode(const uint8_t *p, size_t n, struct raft_msg *m)
 	m->type = rd_u8(&rd);
 	flags = rd_u16(&rd);
 	m->term = rd_u64(&rd);
-	if (rd.err || flags || m->term == 0)
+	if (rd.err || flags || m->term == 0 || m->term > RAFT_TERM_MAX)
 		return -EBADMSG;
 	switch (m->type) {
 	case RAFT_MSG_PREVOTE_REQ:
@@ -154,9 +154,8 @@ int raft_msg_decode(const uint8_t *p, size_t n, struct raft_msg *m)
 		m->n_entries = rd_u32(&rd);
 		if (rd.err)
 			return -EBADMSG;
-		if ((m->prev_index == 0) != (m->prev_term == 0) || m->prev_term > m->term)
-			return -EBADMSG;
-		if (m->prev_index > UINT64_MAX - 1 - m->n_entries)
+		if ((m->prev_index == 0) != (m->prev_term == 0) || m->prev_term > m->term ||
+		    m->commit > RAFT_INDEX_MAX || m->prev_index > RAFT_INDEX_MAX - m->n_entries)
 			return -EBADMSG;
 		m->entries = rd.p;
 		last_term = m->prev_term;
@@ -210,7 +209,8 @@ int raft_msg_decode(const uint8_t *p, size_t n, struct raft_msg *m)
 	default:
 		return -EBADMSG;
 	}
-	if (rd.err || rd.left)
+	if (rd.err || rd.left || m->last_index > RAFT_INDEX_MAX || m->index > RAFT_INDEX_MAX ||
+	    m->snap_index > RAFT_INDEX_MAX)
 		return -EBADMSG;
 	return 0;
 }
@@ -1188,7 +1188,8 @@ int raft_restore_snapshot(struct raft *r, uint64_t index, uint64_t term)
 {
 	if (r->started)
 		return -EBUSY;
-	if ((index == 0) != (term == 0) || index < r->snap_index)
+	if ((index == 0) != (term == 0) || index < r->snap_index || index > RAFT_INDEX_MAX ||
+	    term > RAFT_TERM_MAX)
 		return -EINVAL;
 	if (index <= last_index(r)) {
 		uint64_t t;
@@ -1210,7 +1211,7 @@ int raft_restore_state(struct raft *r, uint64_t term, uint32_t voted_for)
 {
 	if (r->started)
 		return -EBUSY;
-	if (term < r->term)
+	if (term < r->term || term > RAFT_TERM_MAX)
 		return -EINVAL;
 	r->term = term;
 	r->voted_for = voted_for;
@@ -1221,8 +1222,8 @@ int raft_restore_entry(struct raft *r, const struct raft_entry *e)
 {
 	if (r->started)
 		return -EBUSY;
-	if (e->index == 0 || e->term == 0 || !entry_type_ok(e->type, e->len) ||
-	    e->index > last_index(r) + 1 ||
+	if (e->index == 0 || e->index > RAFT_INDEX_MAX || e->term == 0 || e->term > RAFT_TERM_MAX ||
+	    !entry_type_ok(e->type, e->len) || e->index > last_index(r) + 1 ||
 	    e->term < (e->index - 1 > r->snap_index ? entry_at(r, e->index - 1)->term : 0))
 		return -EINVAL;
 	if (e->index <= r->snap_index)

@@ -48,7 +48,9 @@
  *	  1   1 type     enum raft_msg_type
  *	  2   2 flags    0 (other values: -EBADMSG)
  *	  4   8 term     sender's term (PREVOTE_REQ: the term it would run in,
- *	                 PREVOTE_RESP granted: the term of the request); >= 1
+ *	                 PREVOTE_RESP granted: the term of the request);
+ *	                 1..RAFT_TERM_MAX; every other term field is <= it and
+ *	                 every index field <= RAFT_INDEX_MAX
  *	 12   .  body per type, and nothing after it:
  *	PREVOTE_REQ, VOTE_REQ:  u64 last_index, u64 last_term
  *	PREVOTE_RESP, VOTE_RESP: u8 granted (0/1)
@@ -94,6 +96,8 @@
 #define RAFT_SNAP_CHUNK   (256u * 1024)           /* bytes of snapshot per SNAP */
 #define RAFT_SNAP_MAX     (1024ull * 1024 * 1024) /* bytes of a whole snapshot */
 #define RAFT_INFLIGHT_MAX 4                       /* unacknowledged APPENDs per follower */
+#define RAFT_TERM_MAX     (1ull << 62)            /* larger terms and indexes are -EBADMSG, */
+#define RAFT_INDEX_MAX    (1ull << 62)            /* so counting up never wraps */
 
 enum raft_role {
 	RAFT_FOLLOWER = 0,
@@ -183,7 +187,8 @@ void raft_free(struct raft *r); /* accepts NULL */
  * raft_restore_state: term and vote; -EINVAL if the term goes backwards.
  * raft_restore_entry: e is copied; e->index <= last index + 1 replaces
  *   the entries from e->index on (a rewritten suffix); an index at or below
- *   the snapshot is skipped.  -EINVAL: gap, term 0, bad type or length.
+ *   the snapshot is skipped.  -EINVAL: gap, term 0 or > RAFT_TERM_MAX,
+ *   bad type or length.
  * raft_restore_trunc: the log ends at last_kept (if it is lower).
  * All return -EBUSY after raft_start(). */
 int raft_restore_snapshot(struct raft *r, uint64_t index, uint64_t term);

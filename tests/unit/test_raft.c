@@ -940,6 +940,10 @@ static void test_decoder(void)
 		m[1] = RAFT_MSG_PREVOTE_RESP;
 		put_le64(m + 4, 0); /* term 0 */
 		T_EQ_INT(raft_msg_decode(m, n + 1, &d), -EBADMSG);
+		put_le64(m + 4, RAFT_TERM_MAX + 1); /* a term that could wrap */
+		T_EQ_INT(raft_msg_decode(m, n + 1, &d), -EBADMSG);
+		put_le64(m + 4, RAFT_TERM_MAX);
+		T_EQ_INT(raft_msg_decode(m, n + 1, &d), 0);
 		T_EQ_INT(raft_msg_decode(m, 0, &d), -EBADMSG);
 		/* an APPEND whose entry count promises more than there is */
 		n = enc_append(m, 5, 0, 0, 0);
