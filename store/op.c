@@ -81,7 +81,7 @@ int op_check(const struct op *op)
 		return -EINVAL;
 	if (op->len && op->type != OP_WRITE && op->type != OP_PUT)
 		return -EINVAL;
-	if (op->offset && op->type != OP_WRITE && op->type != OP_MTIME)
+	if (op->offset && op->type != OP_WRITE && op->type != OP_MTIME && op->type != OP_DELETE)
 		return -EINVAL;
 	if (op->type == OP_MTIME && op->offset > UINT32_MAX)
 		return -EINVAL;

@@ -15,7 +15,8 @@
  *	  4   4 writer    node id of the proposer
  *	  8   4 mtime     seconds since the epoch, chosen by the proposer
  *	 12   8 offset    OP_WRITE: byte offset; OP_MTIME: the new mtime
- *	                  (<= UINT32_MAX); 0 for every other type
+ *	                  (<= UINT32_MAX); OP_DELETE: 0 or the version the
+ *	                  entry must still have; 0 for every other type
  *	 20   2 path_len  bytes of path including its NUL, 1..CFS_PATH_MAX
  *	 22   2 to_len    bytes of to including its NUL; 0 = no target
  *	 24   4 data_len  bytes of data, <= CFS_FILE_MAX
@@ -31,7 +32,7 @@
  *	OP_WRITE   OP_F_TRUNC   any      no    any (len may be 0)
  *	OP_PUT     OP_F_EXCL    0        no    any (whole content)
  *	OP_MKDIR   0            0        no    none
- *	OP_DELETE  0            0        no    none
+ *	OP_DELETE  0            any      no    none
  *	OP_RENAME  0            0        yes   none
  *	OP_MTIME   0            <=2^32-1 no    none
  *	OP_NOOP    0            0        no    none, and path ""
@@ -68,7 +69,9 @@ enum op_type {
 	OP_PUT = 3,    /* create or replace the whole content atomically;
 	                * OP_F_EXCL: EEXIST if it exists */
 	OP_MKDIR = 4,  /* create a directory (under priv/lock/: take a lock) */
-	OP_DELETE = 5, /* unlink a file or rmdir an empty directory */
+	OP_DELETE = 5, /* unlink a file or rmdir an empty directory; offset
+	                * != 0: only if its version is still offset
+	                * (-ESTALE otherwise: lock expiry) */
 	OP_RENAME = 6, /* move path to to (replacing a file or empty dir) */
 	OP_MTIME = 7,  /* set mtime to offset (lock dirs: renew/unlock) */
 	OP_NOOP = 8,   /* changes nothing (Raft leader no-op entries) */
@@ -83,7 +86,8 @@ struct op {
 	uint32_t flags;      /* OP_F_* */
 	uint32_t writer;     /* node id of the proposer */
 	uint32_t mtime;      /* epoch seconds, chosen by the proposer */
-	uint64_t offset;     /* OP_WRITE offset; OP_MTIME new mtime */
+	uint64_t offset;     /* OP_WRITE offset; OP_MTIME new mtime;
+	                      * OP_DELETE expected version or 0 */
 	const char *path;    /* canonical tree path, never NULL */
 	const char *to;      /* OP_RENAME target, else NULL */
 	const uint8_t *data; /* may be NULL when len == 0 */

@@ -706,6 +706,8 @@ static int do_delete(struct rules *r, const struct op *op, bool apply)
 	rc = tree_resolve(r->t, op->path, &n);
 	if (rc)
 		return rc;
+	if (op->offset && n->version != op->offset)
+		return -ESTALE; /* changed since the proposer looked (lock renewed) */
 	if (n->type == TREE_DIR && n->nchildren)
 		return -ENOTEMPTY;
 	if (!apply)

@@ -41,6 +41,8 @@
  *	            unless the source is a guest config of the same VMID)
  *	-ENOTEMPTY  delete of a non-empty dir; rename of a non-empty dir, or
  *	            onto a non-empty dir
+ *	-ESTALE     OP_DELETE with an expected version (offset) that is not
+ *	            the entry's version any more
  *	-ENOSPC     more than CFS_INODES_MAX entries (root included) or more
  *	            than CFS_FS_MAX content bytes after the op
  *
@@ -49,7 +51,11 @@
  *	OP_WRITE   pwrite + zero-fill; OP_F_TRUNC sets size = offset + len
  *	OP_PUT     create (as OP_CREATE) or replace the content of a file
  *	OP_MKDIR   new dir; below priv/lock/ this takes the lock
- *	OP_DELETE  unlink/rmdir; below priv/lock/ this releases the lock
+ *	OP_DELETE  unlink/rmdir; below priv/lock/ this releases the lock.
+ *	           A lock's state is (inode, version): every renew changes
+ *	           the version, so the cluster layer expires a lock it saw
+ *	           unchanged for 120 s with OP_DELETE offset = that version,
+ *	           which fails with -ESTALE if the owner renewed meanwhile.
  *	OP_RENAME  moves, keeps the inode, takes the op's mtime and writer
  *	           (as pmxcfs); replaces a file or empty dir at the target
  *	           (file onto dir -EISDIR, dir onto file -ENOTDIR: POSIX,

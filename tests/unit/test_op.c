@@ -30,6 +30,7 @@ static const struct op samples[] = {
 	{ OP_MKDIR, 0, 4, 400, 0, "priv/lock/file-storage_cfg", NULL, NULL, 0 },
 	{ OP_DELETE, 0, 5, 500, 0, "a/b/c", NULL, NULL, 0 },
 	{ OP_DELETE, 0, 5, 500, 0, "", NULL, NULL, 0 },
+	{ OP_DELETE, 0, 5, 500, 0xffffffffffull, "priv/lock/l", NULL, NULL, 0 },
 	{ OP_RENAME, 0, 6, 600, 0, "x.tmp.42", "x", NULL, 0 },
 	{ OP_MTIME, 0, 7, 700, 0xffffffffu, "priv/lock/l", NULL, NULL, 0 },
 	{ OP_NOOP, 0, 8, 800, 0, "", NULL, NULL, 0 },

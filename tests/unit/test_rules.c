@@ -546,7 +546,22 @@ static void test_locks(void)
 	T_EQ_INT(MTIME(r, "priv/lock/file-storage_cfg/sub", 0), 0);
 	T_EQ_INT(MTIME(r, "priv/lock", 0), 0);
 	T_EQ_INT(DEL(r, "priv/lock/file-storage_cfg/sub"), 0);
+	/* expiry: a delete conditional on the version seen (a renew in
+	 * between makes it stale) */
+	v = n->version;
+	W = 1;
+	T_EQ_INT(MTIME(r, "priv/lock/file-storage_cfg", 1040), 0);
+	W = 2;
+	T_EQ_INT(AP(r, .type = OP_DELETE, .path = "priv/lock/file-storage_cfg", .offset = v),
+	         -ESTALE);
+	T_EQ_INT(AP(r, .type = OP_DELETE, .path = "priv/lock/nope", .offset = v), -ENOENT);
+	T_EQ_INT(AP(r, .type = OP_DELETE, .path = "priv/lock/file-storage_cfg",
+	            .offset = n->version),
+	         0);
+	T_ASSERT(L(r, "priv/lock/file-storage_cfg") == NULL);
+	T_EQ_INT(MKDIR(r, "priv/lock/file-storage_cfg"), 0);
 	/* release by rmdir; then another node takes it */
+	W = 2;
 	T_EQ_INT(DEL(r, "priv/lock/file-storage_cfg"), 0);
 	T_EQ_INT(MKDIR(r, "priv/lock/file-storage_cfg"), 0);
 	T_EQ_INT(L(r, "priv/lock/file-storage_cfg")->writer, 2);
