@@ -878,6 +878,53 @@ static void test_create_and_edit(void)
 	corosync_conf_free(c);
 }
 
+static void test_api_edges(void)
+{
+	struct corosync_conf *c = NULL;
+	struct corosync_conf_item *s, *a, *b;
+	struct cluster_conf cc;
+	char *big, *out;
+
+	/* no error buffer */
+	T_EQ_INT(corosync_conf_parse("}\n", 2, NULL, 0, &c, NULL, 0), -EINVAL);
+	T_ASSERT(c == NULL);
+	big = calloc(1, COROSYNC_CONF_FILE_MAX + 1);
+	T_EQ_INT(corosync_conf_parse(big, COROSYNC_CONF_FILE_MAX + 1, "f", 0, &c, err, sizeof(err)),
+	         -EFBIG);
+	free(big);
+	c = parse_str("totem {\n version: 9\n}\n", 0);
+	T_EQ_INT(corosync_conf_cluster(c, &cc, NULL, 0), -EINVAL);
+	T_ASSERT(cc.nodes == NULL);
+	/* an empty file is an empty tree and writes nothing */
+	corosync_conf_free(c);
+	c = parse_str("", 0);
+	T_ASSERT(c && c->root.child == NULL);
+	out = write_str(c);
+	T_EQ_STR(out, "");
+	free(out);
+
+	/* remove keeps the order and the last pointer right */
+	s = corosync_conf_section(&c->root, "x");
+	a = corosync_conf_set(s, "a", "1");
+	b = corosync_conf_set(s, "b", "2");
+	corosync_conf_set(s, "c", "3");
+	T_ASSERT(corosync_conf_section(&c->root, "x") == s);
+	T_ASSERT(corosync_conf_set(s, "b", "22") == b);
+	corosync_conf_remove(b);
+	T_ASSERT(a->next == s->last);
+	T_EQ_STR(s->last->name, "c");
+	corosync_conf_remove(s->last);
+	T_ASSERT(s->last == a && a->next == NULL);
+	corosync_conf_remove(a);
+	T_ASSERT(s->child == NULL && s->last == NULL);
+	T_ASSERT(corosync_conf_add_section(&c->root, "x") != s); /* arrays: always new */
+	out = write_str(c);
+	T_EQ_STR(out, "x {\n}\n\nx {\n}\n\n");
+	free(out);
+	corosync_conf_free(c);
+	corosync_conf_free(NULL);
+}
+
 int main(int argc, char **argv)
 {
 	t_init(argc, argv);
@@ -897,5 +944,6 @@ int main(int argc, char **argv)
 	T_RUN(test_scan_version);
 	T_RUN(test_local_node);
 	T_RUN(test_create_and_edit);
+	T_RUN(test_api_edges);
 	return t_done();
 }
