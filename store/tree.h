@@ -8,7 +8,9 @@
  *  1. The root is a directory with inode 0 and name "".  It always exists.
  *  2. tree_version() is the global version: rules_apply() takes one with
  *     tree_next_version() per successful mutation and stamps it on what
- *     changed.  A new entry's inode is the version that created it (as in
+ *     changed (mutators never touch parents; rules.c stamps the root,
+ *     which carries the global version, as pmxcfs does).  A new entry's
+ *     inode is the version that created it (as in
  *     pmxcfs), so inodes are unique, never reused and never change (a
  *     rename keeps the inode).
  *  3. Children of a directory are hashed by name (lookup is O(depth));
@@ -58,7 +60,10 @@
  *
  * Errors: 0 or a negative errno:
  *	-EBADMSG  tree_decode(): the blob does not validate (anything above)
- *	-ENOENT -EEXIST -ENOTDIR -ENOTEMPTY  mutators, see each function
+ *	-ENOENT -ENOTDIR  tree_resolve()
+ *	-ENAMETOOLONG     tree_node_path()
+ *	-EEXIST -ENOTDIR -EISDIR -EFBIG -ENOTEMPTY -EBUSY -EINVAL  mutators,
+ *	          see each function; a mutator that fails changed nothing
  * Limits (CFS_*_MAX) are not enforced by the mutators; rules.c does that.
  *
  * Ownership: tree_new()/tree_decode() give a tree that tree_free()
