@@ -10,9 +10,8 @@
  *     tree_next_version() per successful mutation and stamps it on what
  *     changed (mutators never touch parents; rules.c stamps the root,
  *     which carries the global version, as pmxcfs does).  A new entry's
- *     inode is the version that created it (as in
- *     pmxcfs), so inodes are unique, never reused and never change (a
- *     rename keeps the inode).
+ *     inode is the version that created it (as in pmxcfs), so inodes are
+ *     unique, never reused and never change (a rename keeps the inode).
  *  3. Children of a directory are hashed by name (lookup is O(depth));
  *     listings are in byte-wise (memcmp) name order, so every listing,
  *     tree_encode() and tree_digest() are deterministic.
