@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "applets/cfsd/node.h"
 #include "core/buf.h"
 #include "core/corosync_conf.h"
