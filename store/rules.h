@@ -13,7 +13,8 @@
  * again at apply time; their error is the op's result and a failed op
  * changes nothing (not even the version).  OP_NOOP changes nothing.
  *
- * Errors, in the order they are checked (first match wins):
+ * Errors (EFBIG is checked first, then the form of the paths and the op,
+ * then the root and reserved names, then the tree; the first one wins):
  *	-EFBIG      OP_WRITE offset + len, or OP_PUT len, over CFS_FILE_MAX
  *	            (checked before anything else, as pmxcfs)
  *	-EACCES     a path component is empty, "." or ".."; the path is the
@@ -85,8 +86,9 @@
  *
  * Ownership: rules_new() takes t (NULL: a new empty tree); rules_free()
  * frees it.  rules_load() frees the old tree and takes the new one.
- * rules_tree() and rules_vm_*() lend: valid until the next rules_apply()
- * or rules_load().  ops are borrowed for the call.
+ * rules_tree() lends the tree until rules_load() or rules_free() (its
+ * nodes as tree.h says); rules_vm_*() and rules_observed_name() lend until
+ * the next rules_apply() or rules_load().  ops are borrowed for the call.
  *
  * Context: single thread; nothing blocks.
  */
