@@ -1249,8 +1249,11 @@ int raft_start(struct raft *r, uint64_t commit_hint, uint64_t now_ms)
 	r->started = true;
 	r->now = now_ms;
 	r->synced = last_index(r);
-	if (r->term < last_term(r))
-		r->term = last_term(r); /* journal without its STATE: never go below the log */
+	if (r->term < last_term(r)) {
+		/* a journal without its STATE: never below the log, no vote */
+		r->term = last_term(r);
+		r->voted_for = 0;
+	}
 	set_commit(r, MIN(commit_hint, last_index(r)));
 	reset_election_timer(r);
 	if (is_voter(r) && r->me->votes >= quorum(r))

@@ -164,7 +164,9 @@ struct raft_ops {
 	/* Follower: replace the state machine by snapshot p (index, term),
 	 * make it durable, and discard the whole journal log; when it returns
 	 * 0 the durable state is "snapshot at index, empty log after it" (the
-	 * last persisted term and vote are kept).  May block (rare). */
+	 * last persisted term and vote are kept; records queued before the
+	 * call are older than the snapshot).  An error aborts the install
+	 * (the leader retries later).  May block (rare). */
 	int (*snapshot_install)(void *ctx, const uint8_t *p, size_t n, uint64_t index,
 	                        uint64_t term);
 	/* Any 32 random bits (timeout jitter only, not security). */
@@ -200,7 +202,8 @@ int raft_restore_trunc(struct raft *r, uint64_t last_kept);
  * entries up to commit_hint (clamped to the log; a commit index this node
  * knew, e.g. from a journal STATE record written after those entries) are
  * applied through ops->apply, and the election timer starts.  A node
- * whose own votes reach the quorum becomes leader at once.  Returns 0, or
+ * whose own votes reach the quorum becomes leader at once (its no-op
+ * commits at the next raft_synced()).  Returns 0, or
  * -EBUSY if already started, or a persist error. */
 int raft_start(struct raft *r, uint64_t commit_hint, uint64_t now_ms);
 
@@ -214,7 +217,8 @@ int raft_tick(struct raft *r, uint64_t now_ms);
  * -EBADMSG (does not decode; nothing changed), -EPROTO (other version),
  * -EINVAL (from is not in the configuration or is this node), or the
  * sticky error.  Messages from old terms are answered or ignored, not
- * errors.  msg is borrowed for the call. */
+ * errors; before raft_start() messages are ignored (0).  msg is borrowed
+ * for the call. */
 int raft_recv(struct raft *r, uint32_t from, const uint8_t *msg, size_t len, uint64_t now_ms);
 
 /* Leader: append a NORMAL entry with a copy of data, persist it and start
@@ -241,7 +245,9 @@ int raft_compact(struct raft *r, uint64_t index);
  * nodes that stay is kept; a node not in the new list no longer counts,
  * and its messages are refused.  If self is not in nodes, self becomes a
  * learner that is not part of the cluster (and a leader steps down).
- * Returns 0 or -EINVAL (same checks as raft_new, self may be absent). */
+ * The expected votes become the sum of the new votes (unless
+ * cfg->expected_votes was set).  Returns 0 or -EINVAL (same checks as
+ * raft_new, self may be absent). */
 int raft_set_nodes(struct raft *r, const struct raft_node_cfg *nodes, size_t n);
 
 /* `pvecm expected N`: lower the expected votes to votes (0: back to the
