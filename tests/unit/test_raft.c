@@ -798,6 +798,53 @@ static void test_restore(void)
 	tc_free(c);
 }
 
+static void test_restore_snapshot(void)
+{
+	struct raft_node_cfg nodes[3] = { { 1, 1 }, { 2, 1 }, { 3, 1 } };
+	struct raft_cfg cfg = { 1, nodes, 3, HB_MS, EL_MS, 0, 0 };
+	struct tc c = { .n = 0 };
+	struct tnode nd = { .c = &c };
+	struct raft *r;
+	struct raft_entry e = { 3, 1, RAFT_ENTRY_NORMAL, (const uint8_t *)"old", 3 };
+
+	T_EQ_INT(raft_new(&cfg, &t_ops, &nd, &r), 0);
+	T_EQ_INT(raft_restore_snapshot(r, 5, 2), 0);
+	T_EQ_INT(raft_restore_snapshot(r, 4, 2), -EINVAL); /* older than the one we have */
+	T_EQ_INT(raft_restore_snapshot(r, 6, 0), -EINVAL);
+	T_EQ_INT(raft_restore_state(r, 3, 2), 0);
+	T_EQ_INT(raft_restore_entry(r, &e), 0); /* below the snapshot: skipped */
+	T_EQ_INT(raft_last_index(r), 5);
+	e.index = 6;
+	e.term = 2;
+	e.data = (const uint8_t *)"six";
+	T_EQ_INT(raft_restore_entry(r, &e), 0);
+	e.index = 7;
+	e.term = 1; /* terms never go down in a log */
+	T_EQ_INT(raft_restore_entry(r, &e), -EINVAL);
+	e.term = 3;
+	e.data = (const uint8_t *)"sev";
+	T_EQ_INT(raft_restore_entry(r, &e), 0);
+	e.type = RAFT_ENTRY_NOOP; /* a NOOP carries no bytes */
+	e.index = 8;
+	T_EQ_INT(raft_restore_entry(r, &e), -EINVAL);
+	T_EQ_INT(raft_last_index(r), 7);
+	T_EQ_INT(raft_snapshot_index(r), 5);
+	nd.applied = 5; /* the state machine comes from the snapshot */
+	nd.log_last = 7;
+	T_EQ_INT(raft_start(r, 6, 0), 0);
+	T_EQ_INT(nd.applied, 6);
+	T_EQ_STR(nd.applied_data[6], "six");
+	T_EQ_INT(raft_commit_index(r), 6);
+	T_EQ_INT(raft_term(r), 3);
+	T_EQ_INT(raft_role(r), RAFT_FOLLOWER);
+	T_ASSERT(raft_entry_get(r, 5) == NULL);
+	T_ASSERT(raft_entry_get(r, 7) != NULL && raft_entry_get(r, 7)->term == 3);
+	T_ASSERT(!raft_quorate(r, 0));
+	raft_free(r);
+	for (int k = 0; k < 256; k++)
+		free((void *)nd.log[k].data);
+}
+
 static void test_persist_failure_sticky(void)
 {
 	struct tc *c = tc_new(3, NULL);
@@ -968,6 +1015,7 @@ int main(int argc, char **argv)
 	T_RUN(test_expected_override);
 	T_RUN(test_snapshot_install);
 	T_RUN(test_restore);
+	T_RUN(test_restore_snapshot);
 	T_RUN(test_persist_failure_sticky);
 	T_RUN(test_set_nodes);
 	T_RUN(test_decoder);
