@@ -843,7 +843,7 @@ static int accept_leader(struct raft *r, struct peer *p)
 
 static int on_append(struct raft *r, struct peer *p, const struct raft_msg *m)
 {
-	uint64_t prev = m->prev_index, idx, match, t, first_new = 0;
+	uint64_t prev = m->prev_index, idx, match, t = 0, first_new = 0;
 	size_t off = 0, n_new = 0;
 	struct raft_entry e;
 	int rc;

@@ -125,6 +125,7 @@ struct sim {
 	int group[NODES_MAX];
 	unsigned loss_pct, dup_pct, delay_max;
 	unsigned sync_max; /* ms an fsync may take */
+	unsigned churn;    /* 1..4: how often partitions and crashes come */
 	bool chaos;
 	/* checks */
 	char fail[512];
@@ -905,19 +906,19 @@ static void chaos(struct sim *s)
 		if (at->up)
 			propose_at(s, at, false);
 	}
-	if (chance(s, 15)) {
+	if (chance(s, 15 * s->churn)) {
 		for (int k = 0; k < s->n; k++)
 			s->group[k] = (int)rnd(s, 2);
 		vlog(s, "partition %d%d%d%d%d", s->group[0], s->group[1], s->group[2], s->group[3],
 		     s->group[4]);
 	}
-	if (chance(s, 15)) {
+	if (chance(s, 15 * s->churn)) {
 		memset(s->group, 0, sizeof(s->group));
 		vlog(s, "heal");
 	}
-	if (ld && chance(s, 5))
+	if (ld && chance(s, 5 * s->churn))
 		nd = ld; /* leaders crash too */
-	if (nd->up && chance(s, 10)) {
+	if (nd->up && chance(s, 10 * s->churn)) {
 		node_crash(s, nd);
 		schedule(s, s->now + 10 + rnd(s, 300), EV_RESTART, nd->idx);
 	}
@@ -947,6 +948,7 @@ static void sim_init(struct sim *s, uint64_t seed, bool verbose)
 	s->dup_pct = (unsigned)rnd(s, 6);
 	s->delay_max = 1 + (unsigned)rnd(s, 20);
 	s->sync_max = (unsigned)rnd(s, 12);
+	s->churn = 1 + (unsigned)rnd(s, 4);
 	s->chaos = true;
 	for (int i = 0; i < s->n; i++) {
 		s->cfg[i].id = (uint32_t)i + 1;
@@ -965,10 +967,10 @@ static void sim_init(struct sim *s, uint64_t seed, bool verbose)
 	}
 	if (verbose)
 		printf("seed %llu: %d nodes, votes %u %u %u %u %u, loss %u%%, dup %u%%, "
-		       "delay 1..%u ms\n",
+		       "delay 1..%u ms, fsync 0..%u ms, churn %u\n",
 		       (unsigned long long)seed, s->n, s->cfg[0].votes, s->cfg[1].votes,
 		       s->cfg[2].votes, s->cfg[3].votes, s->cfg[4].votes, s->loss_pct, s->dup_pct,
-		       s->delay_max);
+		       s->delay_max, s->sync_max, s->churn);
 }
 
 static void sim_free(struct sim *s)
