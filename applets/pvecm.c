@@ -1384,6 +1384,11 @@ static int cmd_add(int argc, char **argv)
 	rc = ipc_call(pv.c, PVECM_OP_RELOAD, body.p, body.len, NULL);
 	if (rc < 0) {
 		fail("cfsd refused to reload: %s", cfs_strerror(rc));
+		/* back to where we were: a standalone node */
+		host_path(path, sizeof(path), "/etc/corosync/authkey");
+		unlink(path);
+		host_path(path, sizeof(path), "/etc/corosync/corosync.conf");
+		unlink(path);
 		goto out;
 	}
 	printf("waiting for quorum...");
