@@ -1210,7 +1210,7 @@ static int join_connect(const char *host, struct opts *o, char fp[CERT_FP_STRLEN
 	                  HTTP_TIMEOUT_MS, &res, msg, sizeof(msg));
 	if (rc < 0) {
 		buf_free(&res.body);
-		return fail("unable to connect to '%s': %s", host, msg);
+		return fail("%s", msg);
 	}
 	if (res.status != 200) {
 		api_error_msg(&res, msg, sizeof(msg));
@@ -1340,7 +1340,7 @@ static int cmd_add(int argc, char **argv)
 	                  &res, msg, sizeof(msg));
 	crypt_wipe(body.p, body.len);
 	if (rc < 0) {
-		fail("unable to connect to '%s': %s", host, msg);
+		fail("%s", msg);
 		goto out;
 	}
 	if (res.status != 200) {
