@@ -1056,12 +1056,10 @@ static int read_totem(const struct corosync_conf *c, struct cluster_conf *cc, ch
 		fmt(err, errlen, "crypto_cipher requires crypto_hash with value other than none");
 		return -EINVAL;
 	}
-	if (cc->transport != CLUSTER_TRANSPORT_KNET &&
-	    (strcmp(cipher, "none") || strcmp(hash, "none"))) {
-		fmt(err, errlen,
-		    PE "crypto_cipher & crypto_hash are only valid for the Knet transport.");
-		return -EINVAL;
-	}
+	/* corosync 3 refuses crypto settings with udp/udpu ("only valid for
+	 * the Knet transport"); cfsbox's transport encrypts and authenticates
+	 * every packet whatever the transport, so multicast with secauth, the
+	 * corosync 2 setup of the lecture, is accepted. */
 	cc->crypto_cipher = cipher;
 	cc->crypto_hash = hash;
 	cc->secauth = strcmp(cipher, "none") != 0;
