@@ -100,6 +100,7 @@ struct node {
 	uint64_t *chain;
 	size_t chain_cap;
 	uint64_t mir_last;
+	uint64_t mir_base; /* the snapshot the mirror starts from */
 	uint64_t proposals;
 	enum raft_role last_role;
 };
@@ -338,6 +339,7 @@ static void mirror_reset(struct sim *s, struct node *nd, uint64_t index)
 {
 	mirror_set(nd, index, glob_chain(s, index));
 	nd->mir_last = index;
+	nd->mir_base = index;
 }
 
 static void mirror_append(struct sim *s, struct node *nd, const struct raft_entry *e)
@@ -840,6 +842,35 @@ static void check_mirrors(struct sim *s)
 	}
 }
 
+/* A leader's match index for a follower of its term is a prefix of the
+ * follower's log that equals the leader's (what the follower acknowledged
+ * is there, durable and the same). */
+static void check_matches(struct sim *s)
+{
+	struct raft_status st;
+
+	for (int i = 0; i < s->n; i++) {
+		struct node *ld = &s->nodes[i];
+
+		if (!ld->up || raft_role(ld->r) != RAFT_LEADER)
+			continue;
+		raft_status(ld->r, s->now, &st);
+		for (size_t k = 0; k < st.n_nodes; k++) {
+			struct node *f = &s->nodes[st.nodes[k].id - 1];
+			uint64_t m = st.nodes[k].match_index;
+
+			if (f == ld || !f->up || raft_term(f->r) != st.term || m <= f->mir_base ||
+			    m <= ld->mir_base)
+				continue;
+			if (m > f->mir_last || m > ld->mir_last || f->chain[m] != ld->chain[m])
+				sim_failf(s,
+				          "leader %d believes node %d holds its log up to %llu, "
+				          "it does not",
+				          i + 1, f->idx + 1, (unsigned long long)m);
+		}
+	}
+}
+
 /* ------------------------------------------------------------ chaos */
 
 static void propose_at(struct sim *s, struct node *nd, bool live)
@@ -1120,6 +1151,8 @@ static bool sim_run(uint64_t seed, bool verbose, uint64_t *stats)
 		check_leaders(s);
 		if (++steps % 64 == 0)
 			check_mirrors(s);
+		if (steps % 8 == 0)
+			check_matches(s);
 		if (!s->chaos && !s->live_done && live_check(s)) {
 			s->live_done = true;
 			vlog(s, "liveness: entry %llu applied everywhere",
