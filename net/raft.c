@@ -1256,7 +1256,7 @@ int raft_start(struct raft *r, uint64_t commit_hint, uint64_t now_ms)
 	}
 	set_commit(r, MIN(commit_hint, last_index(r)));
 	reset_election_timer(r);
-	if (is_voter(r) && r->me->votes >= quorum(r))
+	if (is_voter(r) && r->me->votes >= quorum(r) && r->term < RAFT_TERM_MAX)
 		return start_prevote(r);
 	return 0;
 }
@@ -1299,7 +1299,7 @@ int raft_tick(struct raft *r, uint64_t now_ms)
 	if (r->snap_out_valid)
 		snap_cache_drop(r);
 	if (r->now >= r->election_deadline) {
-		if (is_voter(r))
+		if (is_voter(r) && r->term < RAFT_TERM_MAX) /* terms never pass the max */
 			return start_prevote(r);
 		reset_election_timer(r);
 	}

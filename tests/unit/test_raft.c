@@ -845,6 +845,27 @@ static void test_restore_snapshot(void)
 		free((void *)nd.log[k].data);
 }
 
+static void test_term_max(void)
+{
+	struct raft_node_cfg nodes[2] = { { 1, 1 }, { 2, 1 } };
+	struct raft_cfg cfg = { 1, nodes, 2, HB_MS, EL_MS, 0, 0 };
+	struct tc c = { .n = 0 };
+	struct tnode nd = { .c = &c };
+	struct raft *r;
+
+	T_EQ_INT(raft_new(&cfg, &t_ops, &nd, &r), 0);
+	T_EQ_INT(raft_restore_state(r, RAFT_TERM_MAX + 1, 0), -EINVAL);
+	T_EQ_INT(raft_restore_state(r, RAFT_TERM_MAX, 0), 0);
+	T_EQ_INT(raft_start(r, 0, 0), 0);
+	for (uint64_t now = 0; now < 10 * EL_MS; now += TICK_MS)
+		T_EQ_INT(raft_tick(r, now), 0);
+	/* a term that cannot grow: the node never campaigns, never wraps */
+	T_EQ_INT(raft_role(r), RAFT_FOLLOWER);
+	T_EQ_INT(raft_term(r), RAFT_TERM_MAX);
+	T_EQ_INT(c.nq, 0);
+	raft_free(r);
+}
+
 static void test_persist_failure_sticky(void)
 {
 	struct tc *c = tc_new(3, NULL);
@@ -1016,6 +1037,7 @@ int main(int argc, char **argv)
 	T_RUN(test_snapshot_install);
 	T_RUN(test_restore);
 	T_RUN(test_restore_snapshot);
+	T_RUN(test_term_max);
 	T_RUN(test_persist_failure_sticky);
 	T_RUN(test_set_nodes);
 	T_RUN(test_decoder);
