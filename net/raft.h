@@ -17,7 +17,10 @@
  *	active   = own votes + votes of nodes heard from within election_ms
  *	quorum   = cfg->quorum if set (two_node), else max(expected, active)/2+1
  * A node with 0 votes is a learner: it replicates and applies but never
- * votes, campaigns or counts.
+ * votes, campaigns or counts.  A quorum that two disjoint groups can both
+ * reach (cfg->quorum = 1 for two_node, or raft_set_expected()) gives up
+ * Raft's safety on purpose: both sides of a partition elect and commit,
+ * and at the heal the side with the lower term loses what it committed.
  *
  * Durability contract (group commit).  persist_state/persist_entries/
  * persist_trunc only *queue* writes to the journal, in call order.  The
