@@ -749,6 +749,13 @@ static int start_prevote(struct raft *r)
 	return 0;
 }
 
+/* A voter whose term and log can still grow (they never pass the max:
+ * only hostile peers get near it). */
+static bool can_campaign(const struct raft *r)
+{
+	return is_voter(r) && r->term < RAFT_TERM_MAX && last_index(r) < RAFT_INDEX_MAX;
+}
+
 /* Is a candidate's log (last_index, last_term) at least as up to date? */
 static bool log_ok(const struct raft *r, uint64_t li, uint64_t lt)
 {
@@ -1256,7 +1263,7 @@ int raft_start(struct raft *r, uint64_t commit_hint, uint64_t now_ms)
 	}
 	set_commit(r, MIN(commit_hint, last_index(r)));
 	reset_election_timer(r);
-	if (is_voter(r) && r->me->votes >= quorum(r) && r->term < RAFT_TERM_MAX)
+	if (can_campaign(r) && r->me->votes >= quorum(r))
 		return start_prevote(r);
 	return 0;
 }
@@ -1299,7 +1306,7 @@ int raft_tick(struct raft *r, uint64_t now_ms)
 	if (r->snap_out_valid)
 		snap_cache_drop(r);
 	if (r->now >= r->election_deadline) {
-		if (is_voter(r) && r->term < RAFT_TERM_MAX) /* terms never pass the max */
+		if (can_campaign(r))
 			return start_prevote(r);
 		reset_election_timer(r);
 	}
@@ -1316,6 +1323,8 @@ int raft_propose(struct raft *r, const uint8_t *data, uint32_t len, uint64_t *in
 		return -EINVAL;
 	if (len > RAFT_ENTRY_MAX)
 		return -EFBIG;
+	if (last_index(r) >= RAFT_INDEX_MAX)
+		return -ENOSPC;
 	if (append_local(r, RAFT_ENTRY_NORMAL, data, len) < 0)
 		return r->err;
 	if (index)

@@ -229,7 +229,8 @@ int raft_recv(struct raft *r, uint32_t from, const uint8_t *msg, size_t len, uin
  * the outcome when ops->apply sees that index with this term (or a
  * different entry there: lost to a new leader).  Returns 0, -ENOTCONN
  * (not the leader: forward to raft_leader(), which may be 0 = unknown),
- * -EINVAL (len 0), -EFBIG (len > RAFT_ENTRY_MAX), or the sticky error. */
+ * -EINVAL (len 0), -EFBIG (len > RAFT_ENTRY_MAX), -ENOSPC (the log
+ * reached RAFT_INDEX_MAX), or the sticky error. */
 int raft_propose(struct raft *r, const uint8_t *data, uint32_t len, uint64_t *index);
 
 /* Everything persisted up to index is durable (see the contract above).
