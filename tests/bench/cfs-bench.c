@@ -7,7 +7,10 @@
  * C threads, each with its own connection kept open, share N operations:
  * client k writes PREFIX/k/<i> (PUT of SIZE bytes, unique content), one
  * request in flight per client.  With --read, each client reads back one
- * file of its own instead.  Prints one JSON line:
+ * file of its own instead.  With --wait-read PATH it only waits until
+ * a READ of PATH is answered (retrying the connection every 0.2 ms) and
+ * prints {"answered_ns":<CLOCK_REALTIME ns>} (cold start measurement).
+ * Otherwise prints one JSON line:
  *	{"ops":N,"clients":C,"size":S,"seconds":T,"ops_per_s":R,
  *	 "p50_ms":..,"p99_ms":..,"max_ms":..,"errors":E}
  */
@@ -18,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "core/buf.h"
 #include "core/path.h"
 #include "core/util.h"
@@ -36,6 +40,35 @@ static char sock[4096];
 static char prefix[1024] = "bench";
 static long size = 300;
 static int do_read;
+static const char *wait_read;
+
+static int wait_first_read(void)
+{
+	struct buf rep = { 0 };
+	struct ipc_conn *c;
+	struct timespec ts;
+	long tries;
+
+	for (tries = 0; tries < 100000; tries++) { /* 20 s */
+		if (ipc_connect(sock, 1000, &c) == 0) {
+			int rc =
+			        ipc_call_path(c, IPC_OP_READ, 0, 0, wait_read, NULL, NULL, 0, &rep);
+
+			ipc_close(c);
+			if (rc == 0) {
+				clock_gettime(CLOCK_REALTIME, &ts);
+				printf("{\"answered_ns\":%lld,\"bytes\":%zu}\n",
+				       (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec, rep.len);
+				buf_free(&rep);
+				return 0;
+			}
+		}
+		usleep(200);
+	}
+	buf_free(&rep);
+	fprintf(stderr, "cfs-bench: %s: no answer\n", wait_read);
+	return 1;
+}
 
 static double now(void)
 {
@@ -113,6 +146,7 @@ int main(int argc, char **argv)
 		{ "size", required_argument, NULL, 'z' },
 		{ "clients", required_argument, NULL, 'c' },
 		{ "prefix", required_argument, NULL, 'p' },
+		{ "wait-read", required_argument, NULL, 'w' },
 		{ "read", no_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -146,6 +180,9 @@ int main(int argc, char **argv)
 		case 'R':
 			do_read = 1;
 			break;
+		case 'w':
+			wait_read = optarg;
+			break;
 		default:
 			fprintf(stderr, "usage: cfs-bench [--root DIR | --socket PATH] [--ops N] "
 			                "[--size BYTES] [--clients C] [--prefix PATH] [--read]\n");
@@ -156,6 +193,8 @@ int main(int argc, char **argv)
 		return 2;
 	if (!sock[0])
 		snprintf(sock, sizeof(sock), "%s%s", root ? root : "", IPC_SOCK_SUFFIX);
+	if (wait_read)
+		return wait_first_read();
 	{
 		struct ipc_conn *c;
 
