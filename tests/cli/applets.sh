@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # tests/cli/applets.sh - the client applets against one cfsd in local
 # mode: output, options, exit codes, error messages, virtual files, cfs-dump.
+# shellcheck source=tests/cli/lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
 
 start_cfsd || exit 1

@@ -4,6 +4,7 @@
 # moments and started again.  Afterwards every write that was answered
 # (cfs-put exit 0) must be there with exactly its content, and every write
 # that was not answered must be either absent or complete (never torn).
+# shellcheck source=tests/cli/lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
 
 N=${CRASH_WRITES:-2000}

@@ -5,6 +5,7 @@
 # the journal passes the compaction threshold (2 x live + 4 MiB) every
 # ~44 writes; the test polls the state directory for snap.*.tmp (the
 # snapshot being written) and kills at that moment.
+# shellcheck source=tests/cli/lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
 
 ROUNDS=${COMPACT_ROUNDS:-3}

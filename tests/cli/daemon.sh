@@ -2,6 +2,7 @@
 # tests/cli/daemon.sh - cfsd's life cycle: foreground and daemonized
 # start, pid file, single instance, SIGTERM/SIGINT clean shutdown, restart
 # with the data, stale socket after kill -9.
+# shellcheck source=tests/cli/lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
 
 # --- foreground

@@ -3,6 +3,7 @@
 # included): ENOSPC beyond it.  64 parallel cfs-mkdir processes, each
 # making 4096 directories over one connection, so that group commit puts
 # many of them into one fsync.
+# shellcheck source=tests/cli/lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
 
 start_cfsd || exit 1

@@ -3,6 +3,7 @@
 # the op in flight gets "Input/output error", later mutations "Read-only
 # file system", reads go on, one log line.  The state directory lives on
 # a 3 MiB tmpfs that 1 MiB files fill up (needs root for the mount).
+# shellcheck source=tests/cli/lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
 
 if [ "$(id -u)" != 0 ] || ! mount -t tmpfs -o size=3m cfs-test "$ROOT" 2>/dev/null; then

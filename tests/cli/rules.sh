@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # tests/cli/rules.sh - the pmxcfs rules (spec/pmxcfs.md §3-§5, §7.1)
 # through the applets, each with its errno message.
+# shellcheck source=tests/cli/lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
 
 start_cfsd || exit 1

@@ -5,7 +5,7 @@
 # check ("ok - ..." or "FAIL - ..."), the summary line "N passed, N
 # failed" at the end, exit 0 only if nothing failed.  Only processes the
 # script started are killed (by PID), on every exit path.
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034
 
 set -u
 CFSBOX=${CFSBOX:?set CFSBOX to the cfsbox binary}
