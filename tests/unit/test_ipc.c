@@ -206,17 +206,27 @@ struct srv {
 	int nwaiting;
 };
 
-/* the "group commit": deferred replies leave just before the loop blocks */
+/* the "group commit": deferred replies leave just before the loop blocks;
+ * a reply may dispatch a pipelined request that is deferred in turn, so
+ * loop until nothing waits (the loop would block with it otherwise) */
 static void srv_flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 {
 	struct srv *s = container_of(w, struct srv, flush);
-	int i, n = s->nwaiting;
+	struct ipc_client *c[64];
+	uint32_t id[64];
+	int rc[64];
+	int i, n;
 
 	(void)loop;
 	(void)revents;
-	s->nwaiting = 0;
-	for (i = 0; i < n; i++)
-		ipc_reply(s->waiting[i], s->waiting_id[i], s->waiting_rc[i], NULL, 0);
+	while ((n = s->nwaiting) > 0) {
+		memcpy(c, s->waiting, sizeof(c[0]) * (size_t)n);
+		memcpy(id, s->waiting_id, sizeof(id[0]) * (size_t)n);
+		memcpy(rc, s->waiting_rc, sizeof(rc[0]) * (size_t)n);
+		s->nwaiting = 0;
+		for (i = 0; i < n; i++)
+			ipc_reply(c[i], id[i], rc[i], NULL, 0);
+	}
 }
 
 static void srv_request(void *ctx, struct ipc_client *c, const struct ipc_req *req)
