@@ -520,7 +520,8 @@ cmd_test() {
 	if ls tests/fuzz/fuzz_*.c >/dev/null 2>&1; then
 		say "build.sh: fuzz smoke runs"
 		fuzz_build && for t in "$B"/fuzz/fuzz_*; do
-			run_suite "fuzz/$(basename "$t")" 120 fuzz_run "$t" "${FUZZ_SECS:-5}"
+			run_suite "fuzz/$(basename "$t")" 120 "$t" -max_total_time="${FUZZ_SECS:-5}" \
+				-timeout=10 -rss_limit_mb=2048 "$(fuzz_corpus "$t")"
 		done
 	fi
 
@@ -566,14 +567,15 @@ fuzz_build() {
 	done
 }
 
-fuzz_run() { # fuzz_run BINARY SECONDS: seed corpus from tests/fixtures/fuzz/<name>/
-	local bin=$1 secs=$2 name corpus
-	name=$(basename "$bin")
+# fuzz_corpus BINARY: a working corpus directory seeded from
+# tests/fixtures/fuzz/<name>/; prints its path
+fuzz_corpus() {
+	local name corpus
+	name=$(basename "$1")
 	corpus=$B/fuzz/corpus-$name
 	mkdir -p "$corpus"
-	[ -d "tests/fixtures/fuzz/$name" ] && cp -r "tests/fixtures/fuzz/$name/." "$corpus/"
-	"$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 "$corpus" &&
-		echo "$name: 1 passed, 0 failed"
+	if [ -d "tests/fixtures/fuzz/$name" ]; then cp -r "tests/fixtures/fuzz/$name/." "$corpus/"; fi
+	echo "$corpus"
 }
 
 cmd_fuzz() {
@@ -583,7 +585,9 @@ cmd_fuzz() {
 	fuzz_build
 	for t in "$B"/fuzz/fuzz_*; do
 		say "fuzzing $(basename "$t") for ${secs}s"
-		fuzz_run "$t" "$secs" || die "$(basename "$t") found a crash; the input is in the current directory"
+		"$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+			"$(fuzz_corpus "$t")" ||
+			die "$(basename "$t") found a crash; the input is in the current directory"
 	done
 }
 
