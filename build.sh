@@ -521,7 +521,7 @@ cmd_test() {
 		say "build.sh: fuzz smoke runs"
 		fuzz_build && for t in "$B"/fuzz/fuzz_*; do
 			run_suite "fuzz/$(basename "$t")" 120 "$t" -max_total_time="${FUZZ_SECS:-5}" \
-				-timeout=10 -rss_limit_mb=2048 "$(fuzz_corpus "$t")"
+				-timeout=10 -rss_limit_mb=2048 -artifact_prefix="$B/fuzz/" "$(fuzz_corpus "$t")"
 		done
 	fi
 
