@@ -31,10 +31,13 @@
  *
  * Ops (rc is 0 or -errno; errno meanings are those of pmxcfs):
  *
- *	STATUS  1  no payload.  Reply: JSON, one object:
+ *	STATUS  1  no payload.  Reply: one JSON object on one line, e.g.
  *	           {"name":"pve1","nodeid":0,"quorate":1,"local":1,
  *	            "version":N,"entries":N,"bytes":N,"readonly":0,
- *	            "starttime":N}
+ *	            "starttime":N,"applied":N,"journal_gen":N,
+ *	            "journal_bytes":N,"writes":N,"syncs":N,"compacting":0,
+ *	            "clients":N}
+ *	           (clients rely on "quorate":0|1; more keys may come).
  *	READ    2  reply: the file's bytes (also the virtual files .version,
  *	           .members, .vmlist, .clusterlog).  EISDIR for a directory.
  *	STAT    3  reply: one stat entry (below) for path.

@@ -83,6 +83,11 @@ same ".members in local mode" '{ "nodename": "n1", "version": 0 }' "$(cfs cfs-ca
 cfs cfs-cat /.vmlist >"$T/vmlist"
 grep -q '"100": { "node": "n1", "type": "qemu"' "$T/vmlist" && ok ".vmlist lists VM 100" || bad ".vmlist lists VM 100 ($(cat "$T/vmlist"))"
 grep -q '"starttime": ' <(cfs cfs-cat /.version) && ok ".version has starttime" || bad ".version has starttime"
+same ".debug reads 0" "0" "$(cfs cfs-cat /.debug)"
+check "writing 1 to .debug switches debug logging on" cfs cfs-put /.debug < <(printf '1\n')
+same ".debug reads 1" "1" "$(cfs cfs-cat /.debug)"
+expect "other .debug content: I/O error" 1 "cfs-put: .debug: " cfs cfs-put /.debug < <(printf 'x')
+printf '0\n' | cfs cfs-put /.debug
 same ".clusterlog empty" '{ "data": [ ] }' "$(cfs cfs-cat /.clusterlog | tr '\n' ' ' | sed 's/ $//')"
 
 # --- rm, mkdir, mv
