@@ -200,12 +200,29 @@ static void detach_stdio(void)
 		close(fd);
 }
 
+/* The pid file appears atomically (tmp + rename) but is not fsynced: it
+ * lives in /run and means nothing after a reboot; the flock on the state
+ * directory is what keeps a second cfsd out. */
 static int write_pidfile(struct cfsd *d)
 {
-	char text[32];
+	char tmp[CFS_PATH_MAX], text[32];
 	int n = snprintf(text, sizeof(text), "%d\n", (int)getpid());
+	int fd, rc = 0;
 
-	return path_write_atomic(d->pidfile, text, (size_t)n, 0644);
+	if (path_fmt(tmp, sizeof(tmp), "%s.tmp", d->pidfile) < 0)
+		return -ENAMETOOLONG;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, text, (size_t)n) != n)
+		rc = -EIO;
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	if (rc == 0 && rename(tmp, d->pidfile) < 0)
+		rc = -errno;
+	if (rc < 0)
+		unlink(tmp);
+	return rc;
 }
 
 static void other_pid(struct cfsd *d, char *dst, size_t size)
