@@ -124,7 +124,7 @@ static int list_dir(struct ls *l, const char *dir)
 	struct rd r;
 	int rc;
 
-	rc = ipc_call_path(l->c, IPC_OP_LIST, 0, 0, dir, NULL, NULL, 0, &b);
+	rc = ipc_list(l->c, dir, &b);
 	if (rc < 0) {
 		cfs_client_err(dir, rc);
 		l->status = 1;

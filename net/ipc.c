@@ -129,7 +129,7 @@ int ipc_request_decode(uint32_t op, uint32_t id, const uint8_t *p, size_t n, str
 		allowed = IPC_F_TRUNC;
 	if (out->flags & ~allowed)
 		return -EINVAL;
-	if (out->arg && op != IPC_OP_WRITE && op != IPC_OP_MTIME)
+	if (out->arg && op != IPC_OP_WRITE && op != IPC_OP_MTIME && op != IPC_OP_LIST)
 		return -EBADMSG;
 	if ((op == IPC_OP_RENAME) != (out->to[0] != 0))
 		return -EBADMSG;

@@ -23,7 +23,8 @@
  * Path requests.  Every op but STATUS carries the same payload:
  *
  *	u32 flags     op-specific (IPC_F_*), unknown bits are -EINVAL
- *	u64 arg       WRITE: offset; MTIME: the new mtime (epoch s); else 0
+ *	u64 arg       WRITE: offset; MTIME: the new mtime (epoch s); LIST:
+ *	              entries to skip; else 0
  *	u16 path_len  then path_len bytes: the tree path (no NUL byte in it;
  *	              '/' separated, a leading '/' accepted)
  *	u16 to_len    then to_len bytes: RENAME's target; 0 for other ops
@@ -43,7 +44,11 @@
  *	STAT    3  reply: one stat entry (below) for path.
  *	LIST    4  reply: one stat entry per child of the directory path, in
  *	           name order (in the root: the virtual files and symlinks
- *	           first).  ENOTDIR for a file.
+ *	           first), skipping the first arg entries.  ENOTDIR for a
+ *	           file.  A reply holds as many entries as fit in one
+ *	           message; one longer than IPC_LIST_MORE_AT bytes may be
+ *	           partial: ask again with arg = entries received so far
+ *	           (ipc_list() does that).
  *	PUT     5  create or replace path with data, atomically.
  *	           IPC_F_EXCL: fail with EEXIST if path exists.
  *	CREATE  6  create an empty file; EEXIST if it exists.
@@ -92,6 +97,9 @@
 #define IPC_STAT_FIXED   33                /* stat entry without the strings */
 #define IPC_SOCK_SUFFIX  "/run/cfsd/cfsd.sock"
 #define IPC_TIMEOUT_MS   10000 /* default deadline of a client call */
+/* a LIST reply longer than this may have been cut short (one more entry
+ * of the largest size would not have fit): ask again (ipc_list()) */
+#define IPC_LIST_MORE_AT (IPC_MSG_MAX - IPC_HDR_SIZE - IPC_STAT_FIXED - 255 - 4096)
 
 enum ipc_op {
 	IPC_OP_STATUS = 1,
@@ -228,6 +236,9 @@ int ipc_call(struct ipc_conn *c, uint32_t op, const void *p, size_t n, struct bu
 /* ipc_call() with a path request payload built from the arguments. */
 int ipc_call_path(struct ipc_conn *c, uint32_t op, uint32_t flags, uint64_t arg, const char *path,
                   const char *to, const void *data, size_t len, struct buf *reply);
+/* LIST of a whole directory into *reply (stat entries back to back),
+ * asking again while replies may be partial.  0 or -errno. */
+int ipc_list(struct ipc_conn *c, const char *path, struct buf *reply);
 /* Close and free; accepts NULL. */
 void ipc_close(struct ipc_conn *c);
 

@@ -205,6 +205,32 @@ int ipc_call_path(struct ipc_conn *c, uint32_t op, uint32_t flags, uint64_t arg,
 	return ipc_call(c, op, c->tx.p, c->tx.len, reply);
 }
 
+int ipc_list(struct ipc_conn *c, const char *path, struct buf *reply)
+{
+	struct buf part = { 0 };
+	struct ipc_stat st;
+	uint64_t n = 0;
+	struct rd r;
+	int rc;
+
+	buf_reset(reply);
+	for (;;) {
+		rc = ipc_call_path(c, IPC_OP_LIST, 0, n, path, NULL, NULL, 0, &part);
+		if (rc < 0)
+			break;
+		r = rd_init(part.p, part.len);
+		while (r.left && (rc = ipc_stat_decode(&r, &st)) == 0)
+			n++;
+		if (rc < 0)
+			break;
+		buf_put(reply, part.p, part.len);
+		if (part.len <= IPC_LIST_MORE_AT)
+			break;
+	}
+	buf_free(&part);
+	return rc;
+}
+
 void ipc_close(struct ipc_conn *c)
 {
 	if (!c)

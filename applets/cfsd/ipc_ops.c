@@ -163,12 +163,14 @@ static int do_stat(struct cfsd *d, struct ipc_client *c, uint32_t id, const char
 	return 0;
 }
 
-static int do_list(struct cfsd *d, struct ipc_client *c, uint32_t id, const char *path)
+static int do_list(struct cfsd *d, struct ipc_client *c, uint32_t id, const char *path,
+                   uint64_t skip)
 {
 	const struct tree_node *dir, *n;
 	char child[CFS_PATH_MAX];
-	struct buf out = { 0 };
+	struct buf out = { 0 }, one = { 0 };
 	struct ipc_stat st;
+	uint64_t k = 0;
 	size_t i;
 	int rc;
 
@@ -178,18 +180,22 @@ static int do_list(struct cfsd *d, struct ipc_client *c, uint32_t id, const char
 	if (dir->type != TREE_DIR)
 		return -ENOTDIR;
 	if (!*path)
-		for (i = 0; i < ARRAY_SIZE(vnames); i++)
-			stat_virtual(d, vnames[i], &out);
+		for (i = 0; i < ARRAY_SIZE(vnames); i++, k++) {
+			buf_reset(&one);
+			if (k >= skip && stat_virtual(d, vnames[i], &one))
+				buf_put(&out, one.p, one.len);
+		}
+	buf_free(&one);
 	for (n = tree_node_first_child(dir); n; n = tree_node_next_sibling(n)) {
 		if (!*path && (vfiles_is_virtual(n->name) || vfiles_is_link(n->name)))
 			continue; /* shadowed by the virtual entry (spec §2) */
+		if (k++ < skip)
+			continue;
 		if (path_fmt(child, sizeof(child), "%s%s%s", path, *path ? "/" : "", n->name) < 0)
 			continue;
 		stat_node(child, n, &st);
-		if (out.len + IPC_STAT_FIXED + st.name_len > IPC_MSG_MAX - IPC_HDR_SIZE) {
-			buf_free(&out);
-			return -EMSGSIZE;
-		}
+		if (out.len + IPC_STAT_FIXED + st.name_len > IPC_MSG_MAX - IPC_HDR_SIZE)
+			break; /* the client asks again from here (IPC_LIST_MORE_AT) */
 		ipc_stat_encode(&out, &st);
 	}
 	ipc_reply_buf(c, id, 0, &out);
@@ -322,7 +328,7 @@ void ipc_ops_request(void *ctx, struct ipc_client *c, const struct ipc_req *req)
 		rc = do_stat(d, c, req->id, path);
 		break;
 	case IPC_OP_LIST:
-		rc = do_list(d, c, req->id, path);
+		rc = do_list(d, c, req->id, path, req->arg);
 		break;
 	default:
 		rc = mutate(d, c, req, path, to); /* 0: answered after the group commit */

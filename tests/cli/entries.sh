@@ -30,6 +30,8 @@ expect "one more entry: No space left on device" 1 "cfs-put: x: No space left on
 check "rm one entry" cfs cfs-rm /e/0
 check "then one fits again" cfs cfs-put /x </dev/null
 expect "and the next does not" 1 "No space left on device" cfs cfs-mkdir /y
+same "cfs-ls lists all 262141 entries of e (paged LIST)" 262141 "$(cfs cfs-ls /e | wc -l)"
+same "cfs-ls -l too" 262141 "$(cfs cfs-ls -l /e | wc -l)"
 stop_cfsd TERM
 same "clean shutdown" 0 "$CFSD_RC"
 start_cfsd || exit 1

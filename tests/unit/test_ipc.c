@@ -86,12 +86,13 @@ static void test_strict_decoding(void)
 	buf_reset(&b);
 	ipc_path_encode(&b, 0, 0, "a", NULL, NULL, 0);
 	T_EQ_INT(ipc_request_decode(IPC_OP_RENAME, 1, b.p, b.len, r), -EBADMSG);
-	/* arg only for WRITE and MTIME */
+	/* arg only for WRITE, MTIME and LIST */
 	buf_reset(&b);
 	ipc_path_encode(&b, 0, 5, "a", NULL, NULL, 0);
 	T_EQ_INT(ipc_request_decode(IPC_OP_READ, 1, b.p, b.len, r), -EBADMSG);
 	T_EQ_INT(ipc_request_decode(IPC_OP_MTIME, 1, b.p, b.len, r), 0);
 	T_EQ_INT(r->arg, 5);
+	T_EQ_INT(ipc_request_decode(IPC_OP_LIST, 1, b.p, b.len, r), 0); /* entries to skip */
 	/* NUL inside a path */
 	buf_reset(&b);
 	ipc_path_encode(&b, 0, 0, "ab", NULL, NULL, 0);
