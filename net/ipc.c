@@ -296,7 +296,7 @@ static void process(struct ipc_client *c)
 {
 	struct ipc_server *s = c->srv;
 	size_t avail, used;
-	uint32_t len, id, op;
+	uint32_t len, id;
 	int rc;
 
 	if (c->in_proc)
@@ -307,7 +307,6 @@ static void process(struct ipc_client *c)
 		if (avail < IPC_HDR_SIZE)
 			break;
 		len = get_le32(c->in.p + c->in_off);
-		op = get_le32(c->in.p + c->in_off + 4);
 		id = get_le32(c->in.p + c->in_off + 8);
 		if (len > IPC_MSG_MAX - IPC_HDR_SIZE) {
 			log_every(10, LOG_LVL_WARN, "client pid %d: request of %u bytes, closing",
@@ -324,7 +323,6 @@ static void process(struct ipc_client *c)
 			ipc_reply(c, id, rc, NULL, 0);
 			continue;
 		}
-		(void)op;
 		s->req.readonly = c->readonly;
 		s->cfg.request(s->cfg.ctx, c, &s->req);
 	}
