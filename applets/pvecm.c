@@ -917,7 +917,7 @@ static int backup_walk(const char *tree_dir, const char *host_dir)
 	char tp[CFS_PATH_MAX], hp[CFS_PATH_MAX], name[CFS_NAME_MAX + 1];
 	int rc;
 
-	rc = ipc_call_path(pv.c, IPC_OP_LIST, 0, 0, tree_dir, NULL, NULL, 0, &list);
+	rc = ipc_list(pv.c, tree_dir, &list);
 	if (rc < 0)
 		goto out;
 	r = rd_init(list.p, list.len);
