@@ -5,6 +5,7 @@
  * key (authkey.pub), which core/cert.h does not offer.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,6 +213,110 @@ int cluster_lib_tokens_use(const char *text, size_t len, const char *token, time
 	if (found == 1)
 		return 0;
 	return found == 2 ? -ESTALE : -EACCES;
+}
+
+static const char crypt64[] = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+static void sha(struct buf *b, uint8_t out[CRYPT_SHA256_SIZE])
+{
+	crypt_sha256(b->p, b->len, out);
+	buf_reset(b);
+}
+
+int cluster_lib_crypt_sha256(const char *key, const char *setting, char *out, size_t size)
+{
+	static const uint8_t order[10][3] = { { 0, 10, 20 }, { 21, 1, 11 }, { 12, 22, 2 },
+		                              { 3, 13, 23 }, { 24, 4, 14 }, { 15, 25, 5 },
+		                              { 6, 16, 26 }, { 27, 7, 17 }, { 18, 28, 8 },
+		                              { 9, 19, 29 } };
+	uint8_t a[32], b[32], dp[32], ds[32], c[32];
+	struct buf m = { 0 };
+	const char *salt = setting + 3, *end;
+	unsigned long rounds = 5000;
+	bool rounds_given = false;
+	size_t klen = strlen(key), slen, i, n, o;
+	char *e;
+	uint32_t w;
+	int k;
+
+	if (strncmp(setting, "$5$", 3))
+		return -EINVAL;
+	if (!strncmp(salt, "rounds=", 7)) {
+		rounds = strtoul(salt + 7, &e, 10);
+		if (*e != '$')
+			return -EINVAL;
+		rounds = rounds < 1000 ? 1000 : rounds > 999999999 ? 999999999 : rounds;
+		rounds_given = true;
+		salt = e + 1;
+	}
+	end = strchr(salt, '$');
+	slen = end ? (size_t)(end - salt) : strlen(salt);
+	if (slen > 16)
+		slen = 16;
+	/* B = H(key salt key) */
+	buf_put(&m, key, klen);
+	buf_put(&m, salt, slen);
+	buf_put(&m, key, klen);
+	sha(&m, b);
+	/* A = H(key salt B-repeated, then key/B by the bits of klen) */
+	buf_put(&m, key, klen);
+	buf_put(&m, salt, slen);
+	for (n = klen; n > 32; n -= 32)
+		buf_put(&m, b, 32);
+	buf_put(&m, b, n);
+	for (n = klen; n; n >>= 1) {
+		if (n & 1)
+			buf_put(&m, b, 32);
+		else
+			buf_put(&m, key, klen);
+	}
+	sha(&m, a);
+	/* P = H(key x klen) stretched to klen; S = H(salt x (16 + A[0])) cut to slen */
+	for (n = 0; n < klen; n++)
+		buf_put(&m, key, klen);
+	sha(&m, dp);
+	for (n = 0; n < 16u + a[0]; n++)
+		buf_put(&m, salt, slen);
+	sha(&m, ds);
+	memcpy(c, a, 32);
+	for (i = 0; i < rounds; i++) {
+		if (i & 1)
+			for (n = 0; n < klen; n++)
+				buf_put_u8(&m, dp[n % 32]);
+		else
+			buf_put(&m, c, 32);
+		if (i % 3)
+			buf_put(&m, ds, slen);
+		if (i % 7)
+			for (n = 0; n < klen; n++)
+				buf_put_u8(&m, dp[n % 32]);
+		if (i & 1)
+			buf_put(&m, c, 32);
+		else
+			for (n = 0; n < klen; n++)
+				buf_put_u8(&m, dp[n % 32]);
+		sha(&m, c);
+	}
+	buf_free(&m);
+	o = (size_t)snprintf(out, size, rounds_given ? "$5$rounds=%lu$%.*s$" : "$5$%.0lu%.*s$",
+	                     rounds_given ? rounds : 0, (int)slen, salt);
+	if (o + 44 > size)
+		return -EINVAL;
+	for (i = 0; i < 10; i++) {
+		w = (uint32_t)c[order[i][0]] << 16 | (uint32_t)c[order[i][1]] << 8 | c[order[i][2]];
+		for (k = 0; k < 4; k++, w >>= 6)
+			out[o++] = crypt64[w & 63];
+	}
+	w = (uint32_t)c[31] << 8 | c[30];
+	for (k = 0; k < 3; k++, w >>= 6)
+		out[o++] = crypt64[w & 63];
+	out[o] = 0;
+	crypt_wipe(a, sizeof(a));
+	crypt_wipe(b, sizeof(b));
+	crypt_wipe(c, sizeof(c));
+	crypt_wipe(dp, sizeof(dp));
+	crypt_wipe(ds, sizeof(ds));
+	return 0;
 }
 
 static int load(const char *text, size_t len, struct corosync_conf **c, char *err, size_t errlen)

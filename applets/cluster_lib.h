@@ -52,6 +52,13 @@ void cluster_lib_tokens_add(const char *text, size_t len, const char *line, time
 int cluster_lib_tokens_use(const char *text, size_t len, const char *token, time_t now,
                            struct buf *out);
 
+/* SHA-256-crypt ("$5$[rounds=N$]salt$hash", Drepper's specification),
+ * for root password checks where the libc has no crypt().  out gets the
+ * whole hash string for key and the setting (a "$5$..." string; a hash
+ * is a setting too).  0 or -EINVAL (not a "$5$" setting, out too small). */
+#define CLUSTER_CRYPT_MAX 128
+int cluster_lib_crypt_sha256(const char *key, const char *setting, char *out, size_t size);
+
 /* pvecm addnode / the join API: add a node to the configuration text,
  * bump config_version and write the canonical text into out.
  * addr[0] must be given (link0, or the joiner's IP).  *nodeid_out gets

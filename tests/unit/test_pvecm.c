@@ -100,7 +100,8 @@ static void test_tokens(void)
 	T_EQ_INT(f.len, 2 * 70);
 
 	/* wrong token */
-	T_EQ_INT(cluster_lib_tokens_use((const char *)f.p, f.len, "cfsjoin-nope", 500, &out), -EACCES);
+	T_EQ_INT(cluster_lib_tokens_use((const char *)f.p, f.len, "cfsjoin-nope", 500, &out),
+	         -EACCES);
 	T_EQ_INT(out.len, f.len);
 	/* expired token: refused, and removed */
 	buf_reset(&out);
@@ -188,6 +189,31 @@ static void test_addnode_delnode(void)
 	buf_free(&d);
 }
 
+static void test_crypt_sha256(void)
+{
+	char out[CLUSTER_CRYPT_MAX];
+
+	/* Drepper's test vectors (openssl passwd -5 agrees) */
+	T_EQ_INT(cluster_lib_crypt_sha256("Hello world!", "$5$saltstring", out, sizeof(out)), 0);
+	T_EQ_STR(out, "$5$saltstring$5B8vYYiY.CVt1RlTTf8KbXBH3hsxY/GNooZaBBGWEc5");
+	T_EQ_INT(cluster_lib_crypt_sha256("Hello world!", "$5$rounds=10000$saltstringsaltstring",
+	                                  out, sizeof(out)),
+	         0);
+	T_EQ_STR(out,
+	         "$5$rounds=10000$saltstringsaltst$3xv.VbSHBb41AL9AvLeujZkZRBAwqFMz2.opqey6IcA");
+	/* a whole hash is a setting: checking a password is comparing */
+	T_EQ_INT(cluster_lib_crypt_sha256(
+	                 "Hello world!",
+	                 "$5$saltstring$5B8vYYiY.CVt1RlTTf8KbXBH3hsxY/GNooZaBBGWEc5", out,
+	                 sizeof(out)),
+	         0);
+	T_EQ_STR(out, "$5$saltstring$5B8vYYiY.CVt1RlTTf8KbXBH3hsxY/GNooZaBBGWEc5");
+	T_EQ_INT(cluster_lib_crypt_sha256("hello world!", "$5$saltstring", out, sizeof(out)), 0);
+	T_ASSERT(strcmp(out, "$5$saltstring$5B8vYYiY.CVt1RlTTf8KbXBH3hsxY/GNooZaBBGWEc5") != 0);
+	T_EQ_INT(cluster_lib_crypt_sha256("x", "$6$saltstring", out, sizeof(out)), -EINVAL);
+	T_EQ_INT(cluster_lib_crypt_sha256("x", "$5$salt", out, 20), -EINVAL);
+}
+
 int main(int argc, char **argv)
 {
 	t_init(argc, argv);
@@ -195,5 +221,6 @@ int main(int argc, char **argv)
 	T_RUN(test_pubkey);
 	T_RUN(test_tokens);
 	T_RUN(test_addnode_delnode);
+	T_RUN(test_crypt_sha256);
 	return t_done();
 }
