@@ -1167,6 +1167,100 @@ int journal_compact(struct journal *j, uint64_t index, uint64_t term, journal_en
 	return journal_compact_done(j, rc < 0 ? 1 << 8 : 0);
 }
 
+/* Delete every generation below gen (journal and snapshot), then sync
+ * the directory. */
+static int drop_older(struct journal *j, uint64_t gen)
+{
+	struct gens js = { 0 }, ss = { 0 };
+	size_t k;
+	int rc;
+
+	rc = scan_dir(j->dir, &js, &ss, false);
+	if (rc < 0)
+		goto out;
+	for (k = 0; k < js.n; k++)
+		if (js.v[k] < gen)
+			unlink_gen(j->dir, "journal", js.v[k]);
+	for (k = 0; k < ss.n; k++)
+		if (ss.v[k] < gen)
+			unlink_gen(j->dir, "snap", ss.v[k]);
+	rc = fsync_dir(j->dir);
+out:
+	free(js.v);
+	free(ss.v);
+	return rc;
+}
+
+int journal_install(struct journal *j, uint64_t index, uint64_t term, const uint8_t *blob,
+                    size_t len)
+{
+	struct jhdr jh = { j->gen + 1, index, term, 0 };
+	char tmp[CFS_PATH_MAX], dst[CFS_PATH_MAX];
+	struct buf out = { 0 };
+	bool renamed;
+	int fd, rc, st;
+
+	if (j->err)
+		return -EIO;
+	if (j->compact_gen) {
+		/* a snapshot writer is running: let it finish first */
+		if (j->child > 0 && waitpid(j->child, &st, 0) == j->child)
+			(void)journal_compact_done(j, st);
+		j->compact_gen = 0;
+		j->child = 0;
+		jh.gen = j->gen + 1;
+	}
+	jh.salt = new_salt(jh.gen);
+	rc = gen_path(dst, sizeof(dst), j->dir, "journal", jh.gen, "");
+	if (rc < 0)
+		return rc;
+	/* The snapshot first: without journal.<gen> beside it recovery
+	 * ignores it and falls back to the older generation. */
+	rc = snap_write(j->dir, jh.gen, index, term, blob, len);
+	if (rc < 0)
+		return rc;
+	rc = gen_begin(j->dir, &jh, tmp, &fd);
+	if (rc < 0)
+		return rc;
+	if (j->have_state) {
+		struct jrec sr = { JREC_STATE, j->state_index, j->state_term, j->state.p,
+			           (uint32_t)j->state.len };
+
+		rec_put(&out, jh.salt, &sr);
+		rc = write_all(fd, out.p, out.len);
+		if (rc < 0) {
+			sys.close(fd);
+			sys.unlink(tmp);
+			buf_free(&out);
+			return rc;
+		}
+	}
+	rc = gen_commit(j->dir, tmp, dst, &fd, &renamed);
+	if (rc < 0 && renamed) {
+		j->err = rc;
+		log_err("%s: fsync of the directory failed, journal broken until restart: %s", dst,
+		        cfs_strerror(rc));
+		sys.close(fd);
+	}
+	if (rc < 0) {
+		buf_free(&out);
+		return rc;
+	}
+	sys.close(j->fd);
+	j->fd = fd;
+	memcpy(j->path, dst, sizeof(j->path));
+	j->gen = jh.gen;
+	j->salt = jh.salt;
+	j->base_index = index;
+	j->base_term = term;
+	j->size = JOURNAL_HDR_SIZE + out.len;
+	j->nents = 0;
+	j->dirty = false;
+	j->snap_size = len;
+	buf_free(&out);
+	return drop_older(j, jh.gen);
+}
+
 void journal_close(struct journal *j)
 {
 	if (!j)

@@ -204,6 +204,14 @@ int journal_compact_done(struct journal *j, int wait_status);
 int journal_compact(struct journal *j, uint64_t index, uint64_t term, journal_encode_fn *encode,
                     void *ctx);
 
+/* A follower received a snapshot from the leader: make "snapshot at
+ * (index, term), an empty log after it" the durable state (snap.<gen+1>
+ * with blob, then journal.<gen+1> based at index holding the latest STATE
+ * record), switch appends to it and delete older generations.  A running
+ * compaction is waited for first.  0 or -errno (-EIO once broken). */
+int journal_install(struct journal *j, uint64_t index, uint64_t term, const uint8_t *blob,
+                    size_t len);
+
 /* Release everything (NULL-safe).  Does not sync: call journal_sync()
  * first if the last appends must be durable. */
 void journal_close(struct journal *j);

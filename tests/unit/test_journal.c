@@ -1213,6 +1213,45 @@ static void test_recovery_failures(void)
 	free(dir);
 }
 
+/* A follower installs the leader's snapshot: the durable state becomes
+ * "snapshot at (50, 3), empty log after", older generations go, and
+ * appends continue at 51. */
+static void test_install(void)
+{
+	const char *dir = t_tmpdir();
+	struct coll c = { 0 };
+	struct journal *j;
+	char p[300];
+	uint64_t i;
+
+	T_OK(journal_open(dir, &coll_cb, &c, &j));
+	for (i = 1; i <= 10; i++)
+		T_OK(append_entry(j, i, 1, 0));
+	T_OK(append_state(j, 2, 10, 7));
+	T_OK(journal_sync(j));
+	T_OK(journal_install(j, 50, 3, (const uint8_t *)"the tree", 8));
+	T_EQ_INT(journal_last_index(j), 50);
+	T_OK(append_entry(j, 51, 3, 1));
+	T_OK(journal_sync(j));
+	journal_close(j);
+	coll_free(&c);
+
+	snprintf(p, sizeof(p), "%s/journal.1", dir);
+	T_ASSERT(!exists(p));
+	T_OK(journal_open(dir, &coll_cb, &c, &j));
+	T_EQ_INT(c.nsnap, 1);
+	T_EQ_INT(c.snap_index, 50);
+	T_EQ_INT(c.snap_term, 3);
+	T_EQ_INT(c.snap_len, 8);
+	T_ASSERT(c.snap && !memcmp(c.snap, "the tree", 8));
+	T_EQ_INT(c.last, 51);
+	T_ASSERT(log_has(&c, 51, 51, 1));
+	T_EQ_INT(c.voted_for, 7); /* the latest STATE came along */
+	T_EQ_INT(c.bad_order, 0);
+	journal_close(j);
+	coll_free(&c);
+}
+
 int main(int argc, char **argv)
 {
 	t_init(argc, argv);
@@ -1233,5 +1272,6 @@ int main(int argc, char **argv)
 	T_RUN(test_large_records);
 	T_RUN(test_compaction_failures);
 	T_RUN(test_recovery_failures);
+	T_RUN(test_install);
 	return t_done();
 }
