@@ -13,11 +13,13 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "applets/applets.h"
 #include "applets/cli.h"
+#include "applets/entry.h"
 #include "core/path.h"
 #include "core/sys.h"
 #include "core/util.h"
@@ -36,46 +38,115 @@ static const char usage[] =
         "\n"
         "  -h  this help\n";
 
+/* The log as the journal holds it: entries after the snapshot, with
+ * TRUNC records honoured; applied in order at the end (every entry the
+ * journal kept, committed or not: what this node would have served). */
+struct dump_entry {
+	uint64_t index;
+	uint8_t *p; /* owned */
+	uint32_t len;
+};
+
 struct dump {
 	struct rules *rules;
 	uint64_t applied;
 	uint64_t entries;
 	uint64_t bad;
+	struct dump_entry *log;
+	size_t n, cap;
 	const char *out;
 	size_t files, dirs;
 	int status;
 };
 
+static void log_cut(struct dump *d, uint64_t last)
+{
+	while (d->n && d->log[d->n - 1].index > last)
+		free(d->log[--d->n].p);
+}
+
 static int snapshot_cb(void *ctx, uint64_t index, uint64_t term, const uint8_t *blob, size_t len)
 {
 	struct dump *d = ctx;
+	const uint8_t *tp;
+	size_t tl;
 	struct tree *t;
 	int rc;
 
 	(void)term;
-	rc = tree_decode(blob, len, &t);
+	rc = entry_snapshot_tree(blob, len, &tp, &tl);
+	if (rc == 0)
+		rc = tree_decode(tp, tl, &t);
 	if (rc < 0)
 		return rc;
 	rules_load(d->rules, t);
 	d->applied = index;
+	log_cut(d, 0);
 	return 0;
 }
 
 static int record_cb(void *ctx, const struct jrec *r)
 {
 	struct dump *d = ctx;
-	struct op op;
 
-	if (r->type != JREC_ENTRY || r->index <= d->applied)
-		return 0;
-	d->applied = r->index;
-	d->entries++;
-	if (op_decode(r->p, r->len, &op) < 0) {
-		d->bad++;
+	if (r->type == JREC_TRUNC) {
+		log_cut(d, r->index);
 		return 0;
 	}
-	(void)rules_apply(d->rules, &op);
+	if (r->type != JREC_ENTRY || r->index <= d->applied)
+		return 0;
+	log_cut(d, r->index - 1); /* an entry rewritten at its index */
+	if (d->n == d->cap) {
+		d->cap = d->cap ? 2 * d->cap : 256;
+		d->log = xrealloc(d->log, d->cap * sizeof(*d->log));
+	}
+	d->log[d->n].index = r->index;
+	d->log[d->n].p = xmemdup(r->p, r->len ? r->len : 1);
+	d->log[d->n].len = r->len;
+	d->n++;
 	return 0;
+}
+
+/* Apply the collected log; a request that reached the log twice (a
+ * retry) is applied once, as cfsd does. */
+static void apply_log(struct dump *d)
+{
+	size_t cap = 16, i, h;
+	uint64_t *keys; /* open addressing: (origin, req) hashed; 0 = free */
+
+	while (cap < 2 * d->n)
+		cap *= 2;
+	keys = xcalloc(cap, 2 * sizeof(uint64_t));
+	for (i = 0; i < d->n; i++) {
+		const uint8_t *op_p;
+		size_t op_len;
+		uint32_t origin;
+		uint64_t req;
+		struct op op;
+
+		if (d->log[i].len == 0)
+			continue; /* a leader's no-op */
+		d->entries++;
+		if (entry_decode(d->log[i].p, d->log[i].len, &origin, &req, &op_p, &op_len) < 0 ||
+		    op_decode(op_p, op_len, &op) < 0) {
+			d->bad++;
+			continue;
+		}
+		h = (size_t)((req * 0x9e3779b97f4a7c15ull) ^ origin) & (cap - 1);
+		while (keys[2 * h] &&
+		       (keys[2 * h] != (uint64_t)origin + 1 || keys[2 * h + 1] != req))
+			h = (h + 1) & (cap - 1);
+		if (keys[2 * h])
+			continue; /* a retry that reached the log twice */
+		keys[2 * h] = (uint64_t)origin + 1;
+		keys[2 * h + 1] = req;
+		(void)rules_apply(d->rules, &op);
+	}
+	free(keys);
+	if (d->n)
+		d->applied = d->log[d->n - 1].index;
+	log_cut(d, 0);
+	free(d->log);
 }
 
 static int write_node(void *ctx, const struct tree_node *n, unsigned depth)
@@ -147,6 +218,7 @@ int cfs_dump_main(int argc, char **argv)
 	d.out = argv[optind + 1];
 	d.rules = rules_new(NULL);
 	rc = journal_dump(argv[optind], &cb, &d);
+	apply_log(&d);
 	if (rc < 0) {
 		cli_warn("%s: %s", argv[optind], cfs_strerror(rc));
 		rules_free(d.rules);

@@ -69,11 +69,17 @@ bool ipc_op_is_mutation(uint32_t op)
 	return op >= IPC_OP_PUT && op <= IPC_OP_MTIME;
 }
 
+bool ipc_op_is_admin(uint32_t op)
+{
+	return op >= IPC_OP_EXPECTED && op <= IPC_OP_LEAVE;
+}
+
 const char *ipc_op_name(uint32_t op)
 {
-	static const char *const names[] = { "?",     "STATUS", "READ",   "STAT",
-		                             "LIST",  "PUT",    "CREATE", "WRITE",
-		                             "MKDIR", "DELETE", "RENAME", "MTIME" };
+	static const char *const names[] = { "?",      "STATUS", "READ",    "STAT",     "LIST",
+		                             "PUT",    "CREATE", "WRITE",   "MKDIR",    "DELETE",
+		                             "RENAME", "MTIME",  "CLUSTER", "EXPECTED", "TOKEN",
+		                             "RELOAD", "LEAVE" };
 
 	return op < ARRAY_SIZE(names) ? names[op] : "?";
 }
@@ -110,8 +116,14 @@ int ipc_request_decode(uint32_t op, uint32_t id, const uint8_t *p, size_t n, str
 	out->to[0] = 0;
 	if (op < IPC_OP_STATUS || op > IPC_OP_MAX)
 		return -EOPNOTSUPP;
-	if (op == IPC_OP_STATUS)
+	if (op == IPC_OP_STATUS || op == IPC_OP_CLUSTER)
 		return n ? -EBADMSG : 0;
+	if (op >= IPC_OP_EXPECTED) { /* cluster ops: one u32 */
+		if (n != 4)
+			return -EBADMSG;
+		out->arg = get_le32(p);
+		return 0;
+	}
 
 	out->flags = rd_u32(&r);
 	out->arg = rd_u64(&r);

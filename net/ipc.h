@@ -59,6 +59,24 @@
  *	RENAME 10  rename path to `to`.
  *	MTIME  11  set the mtime of path to arg (lock renewal under priv/lock).
  *
+ * Cluster ops (pvecm): their payload is not a path request but exactly
+ * what is listed; they need read-write rights (except CLUSTER).
+ *
+ *	CLUSTER  12  no payload.  Reply: JSON object {"cluster":0|1, "name",
+ *	             "nodeid", "quorate":0|1, "leader", "term", "role",
+ *	             "ring_id":"<leader>.<term hex>", "expected",
+ *	             "highest_expected", "total_votes", "quorum", "flags",
+ *	             "cluster_name", "config_version", "transport",
+ *	             "secauth", "nodes":[{"nodeid","name","votes",
+ *	             "online":0|1,"addr"}, ...], "drops_auth"}
+ *	EXPECTED 13  u32 votes: `pvecm expected N`.  -EINVAL when corosync's
+ *	             rule refuses it, -ENOTCONN in local mode.
+ *	TOKEN    14  u32 ttl_sec (0: an hour).  Reply: a new join token.
+ *	RELOAD   15  u32 flags (IPC_RELOAD_*): answer, then restart cfsd in
+ *	             place (it re-reads the host corosync.conf).
+ *	LEAVE    16  u32 flags (IPC_LEAVE_*): leave the cluster, back to local
+ *	             mode keeping the tree.
+ *
  * Stat entry (STAT reply, and each LIST element):
  *
  *	u8  type      IPC_T_FILE 1, IPC_T_DIR 2, IPC_T_LINK 3
@@ -113,8 +131,18 @@ enum ipc_op {
 	IPC_OP_DELETE = 9,
 	IPC_OP_RENAME = 10,
 	IPC_OP_MTIME = 11,
-	IPC_OP_MAX = 11,
+	IPC_OP_CLUSTER = 12,
+	IPC_OP_EXPECTED = 13,
+	IPC_OP_TOKEN = 14,
+	IPC_OP_RELOAD = 15,
+	IPC_OP_LEAVE = 16,
+	IPC_OP_MAX = 16,
 };
+
+/* IPC_OP_RELOAD flags */
+#define IPC_RELOAD_JOIN 1u /* wipe the state: the tree is replaced by the cluster's */
+/* IPC_OP_LEAVE flags */
+#define IPC_LEAVE_FORCE 1u /* leave without quorum (the nodelist is not changed) */
 
 enum {
 	IPC_F_EXCL = 1 << 0,  /* PUT: fail with EEXIST if the file exists */
@@ -158,6 +186,8 @@ struct ipc_stat {
 
 /* true for the ops that change the tree */
 bool ipc_op_is_mutation(uint32_t op);
+/* the cluster ops that change something (EXPECTED..LEAVE): rw rights */
+bool ipc_op_is_admin(uint32_t op);
 /* "READ", "PUT", ... or "?" */
 const char *ipc_op_name(uint32_t op);
 

@@ -2,22 +2,26 @@
  * daemonizing, signals, shutdown
  * SPDX-License-Identifier: MIT
  *
- * Local mode (as pmxcfs -l): a standalone node, always quorate, whose
- * tree lives in its journal.  Every path is below the root prefix
- * (--root DIR, else $CFS_ROOT, else /):
- *	<root>/var/lib/cfsd/       journal, snapshots, the single-instance lock
+ * Cluster mode when <root>/etc/corosync/corosync.conf exists (and -l is
+ * not given): the node with --name (default: the short host name) in its
+ * nodelist replicates the tree with the others (store_glue.c, node.c).
+ * Otherwise local mode (as pmxcfs -l): a standalone node, always quorate.
+ * Every path is below the root prefix (--root DIR, else $CFS_ROOT, else /):
+ *	<root>/etc/corosync/       corosync.conf and authkey (cluster mode)
+ *	<root>/var/lib/cfsd/       journal, snapshots, epoch, the single-instance lock
  *	<root>/run/cfsd/cfsd.sock  the IPC socket
  *	<root>/run/cfsd/cfsd.pid   the pid file
  *
- * Start-up: lock + recover (journal_open) -> IPC socket -> pid file ->
- * ready.  Without -f the process forks first; the parent waits until the
- * child is serving (or has failed, having said why on stderr) and exits
- * 0 (or 1).  Once ready the daemon logs to syslog.
+ * Start-up: configuration -> lock + recover (journal_open) -> IPC socket ->
+ * pid file -> ready.  Without -f the process forks first; the parent waits
+ * until the child is serving (or has failed, having said why on stderr)
+ * and exits 0 (or 1).  Once ready the daemon logs to syslog.
  *
  * SIGTERM/SIGINT: stop accepting, commit and answer what is pending,
  * wait for a running compaction, sync, close, remove the socket and the
- * pid file.  SIGHUP is ignored (nothing to reread yet).  SIGPIPE is
- * ignored; sockets use MSG_NOSIGNAL anyway.
+ * pid file.  SIGHUP is ignored (a configuration change arrives through
+ * the tree, or with `pvecm` and IPC_OP_RELOAD, which restarts cfsd in
+ * place with execv()).  SIGPIPE is ignored; sockets use MSG_NOSIGNAL.
  */
 #define LOG_TAG "main"
 #include <errno.h>
@@ -41,19 +45,26 @@
 
 static const char usage[] =
         "usage: cfsd [-f] [-d] [-l] [--name NAME] [--root DIR] [--gid GID]\n"
+        "            [--write-timeout SECONDS]\n"
         "\n"
-        "The cluster file system daemon.  This version runs in local mode (as\n"
-        "pmxcfs -l): one node, always quorate, the tree kept in a journal under\n"
-        "<root>/var/lib/cfsd and served on <root>/run/cfsd/cfsd.sock.\n"
+        "The cluster file system daemon.  With <root>/etc/corosync/corosync.conf\n"
+        "it is a cluster node (the node named NAME in its nodelist) and keeps the\n"
+        "tree identical on every node; without it, or with -l, it runs in local\n"
+        "mode (as pmxcfs -l: one node, always quorate).  The tree is kept in a\n"
+        "journal under <root>/var/lib/cfsd and served on <root>/run/cfsd/cfsd.sock.\n"
         "\n"
         "  -f, --foreground  stay in the foreground, log to stderr\n"
         "  -d, --debug       debug logging\n"
-        "  -l, --local       local mode (the default while clustering is absent)\n"
+        "  -l, --local       local mode even if a corosync.conf exists\n"
         "  --name NAME       this node's name (default: the short host name)\n"
         "  --root DIR        put every path below DIR (default $CFS_ROOT, else /);\n"
         "                    the owner of DIR gets root's rights on the socket\n"
         "  --gid GID         group (name or number) with read access to non-private\n"
         "                    paths (default www-data)\n"
+        "  --write-timeout SECONDS\n"
+        "                    a write not committed within this time fails with\n"
+        "                    'Connection timed out' (it may still be applied);\n"
+        "                    default 5\n"
         "  -h, --help        this help\n";
 
 static struct cfsd cfsd; /* the applet's one state struct */
@@ -104,6 +115,8 @@ static int set_paths(struct cfsd *d)
 	    path_fmt(d->run_dir, sizeof(d->run_dir), "%s/run/cfsd", real) < 0 ||
 	    path_fmt(d->sock, sizeof(d->sock), "%s/cfsd.sock", d->run_dir) < 0 ||
 	    path_fmt(d->pidfile, sizeof(d->pidfile), "%s/cfsd.pid", d->run_dir) < 0 ||
+	    path_fmt(d->conf_path, sizeof(d->conf_path), "%s/etc/corosync/corosync.conf", real) <
+	            0 ||
 	    strlen(d->sock) >= 108) {
 		cli_warn("%s: root path too long for the socket", real);
 		return -1;
@@ -240,7 +253,7 @@ static void other_pid(struct cfsd *d, char *dst, size_t size)
 
 int cfsd_main(int argc, char **argv)
 {
-	enum { OPT_NAME = 0x100, OPT_ROOT, OPT_GID };
+	enum { OPT_NAME = 0x100, OPT_ROOT, OPT_GID, OPT_WTIMEOUT };
 	static const struct option lo[] = {
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "debug", no_argument, NULL, 'd' },
@@ -249,6 +262,7 @@ int cfsd_main(int argc, char **argv)
 		{ "name", required_argument, NULL, OPT_NAME },
 		{ "root", required_argument, NULL, OPT_ROOT },
 		{ "gid", required_argument, NULL, OPT_GID },
+		{ "write-timeout", required_argument, NULL, OPT_WTIMEOUT },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cfsd *d = &cfsd;
@@ -256,7 +270,7 @@ int cfsd_main(int argc, char **argv)
 	struct ipc_server_cfg icfg;
 	struct timespec t0, t1;
 	int opt, rc, ready_fd = -1, status = 1;
-	char other[64];
+	char other[64], *end;
 
 	while ((opt = getopt_long(argc, argv, "fdlh", lo, NULL)) != -1) {
 		switch (opt) {
@@ -282,6 +296,15 @@ int cfsd_main(int argc, char **argv)
 			break;
 		case OPT_GID:
 			gid_arg = optarg;
+			break;
+		case OPT_WTIMEOUT:
+			d->write_timeout = strtod(optarg, &end);
+			if (*end || end == optarg || d->write_timeout <= 0 ||
+			    d->write_timeout > 3600) {
+				cli_warn("--write-timeout %s: not a number of seconds (0..3600)",
+				         optarg);
+				return 2;
+			}
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -310,7 +333,7 @@ int cfsd_main(int argc, char **argv)
 	}
 	log_open("cfsd", false);
 	d->starttime = (uint64_t)time(NULL);
-	d->local = true;
+	d->argv = argv; /* for a restart in place (IPC_OP_RELOAD) */
 	d->loop = ev_default_loop(EVFLAG_AUTO);
 	if (!d->loop) {
 		cli_warn("cannot create the event loop");
@@ -325,6 +348,8 @@ int cfsd_main(int argc, char **argv)
 		         other);
 		goto out_store;
 	}
+	if (rc == -EINVAL)
+		goto out_store; /* the configuration was refused, with a message */
 	if (rc < 0) {
 		cli_warn("%s: cannot open the journal: %s", d->state_dir, cfs_strerror(rc));
 		goto out_store;
@@ -355,10 +380,15 @@ int cfsd_main(int argc, char **argv)
 	ev_signal_start(d->loop, &d->sigint);
 	ev_signal_start(d->loop, &d->sighup);
 
-	log_info("node %s: local mode, %zu entries, %zu bytes, index %llu (%llu replayed in "
+	if (d->cluster)
+		log_info("node %s: cluster '%s', node id %u, %zu nodes, transport %s", d->name,
+		         d->cc.cluster_name, d->nodeid, d->cc.n_nodes,
+		         d->cc.transport == CLUSTER_TRANSPORT_UDP ? "udp (multicast)" : "unicast");
+	log_info("node %s: %s mode, %zu entries, %zu bytes, index %llu (%llu replayed in "
 	         "%.1f ms), journal generation %llu, socket %s",
-	         d->name, tree_count(rules_tree(d->rules)), tree_bytes(rules_tree(d->rules)),
-	         (unsigned long long)d->applied, (unsigned long long)d->replayed,
+	         d->name, d->cluster ? "cluster" : "local", tree_count(rules_tree(d->rules)),
+	         tree_bytes(rules_tree(d->rules)), (unsigned long long)d->applied,
+	         (unsigned long long)d->replayed,
 	         (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6,
 	         (unsigned long long)journal_gen(d->journal), d->sock);
 	if (ready_fd >= 0) {
@@ -388,5 +418,24 @@ out:
 		log_info("node %s: stopped", d->name);
 	if (ready_fd >= 0)
 		close(ready_fd); /* the parent sees EOF and exits 1 */
+	if (status == 0 && (d->restart & IPC_RELOAD_JOIN)) {
+		/* joining: the tree comes from the cluster (pvecm made a backup) */
+		char aside[CFS_PATH_MAX + 64];
+
+		if (path_fmt(aside, sizeof(aside), "%s.replaced-%u", d->state_dir, d->epoch) < 0 ||
+		    rename(d->state_dir, aside) < 0) {
+			log_err("%s: cannot move it aside to join: %s", d->state_dir,
+			        strerror(errno));
+			return 1;
+		}
+		log_info("%s: moved aside to %s to join the cluster", d->state_dir, aside);
+	}
+	if (status == 0 && d->restart) {
+		/* IPC_OP_RELOAD: start again, reading the configuration anew */
+		log_info("node %s: restarting in place", d->name);
+		execv("/proc/self/exe", d->argv);
+		log_err("cannot restart: execv: %s", strerror(errno));
+		return 1;
+	}
 	return status;
 }

@@ -1,20 +1,27 @@
 /* applets/cfsd/cfsd.h - the daemon's state, shared by its files
  * SPDX-License-Identifier: MIT
  *
- *	cfsd.c        main: options, paths, daemonizing, signals, shutdown
- *	store_glue.c  recovery, group commit, apply, compaction
- *	ipc_ops.c     answers IPC requests (reads, mutations, status)
+ *	cfsd.c         main: options, paths, cluster configuration,
+ *	               daemonizing, signals, shutdown
+ *	node.c         the replicated log: raft alone (local mode) or over the
+ *	               UDP transport (cluster mode), forwarding, deadlines
+ *	store_glue.c   recovery, group commit, apply, compaction
+ *	ipc_ops.c      answers IPC requests (reads, mutations, status)
+ *	cluster_ops.c  the pvecm operations (tokens, reload, leave)
  *
- * The path of one write (DESIGN §3, single node):
- *	ipc_ops_request()   decode, caller's rights, rules_check() precheck,
- *	store_glue_submit() op_encode(), journal_append() (no fsync), the
- *	                    reply is deferred;
+ * The path of one write (DESIGN §3):
+ *	ipc_ops_request()   decode, caller's rights, rules_check() precheck
+ *	store_glue_submit() op_encode(), node_submit(): proposed to raft here
+ *	                    (leader) or forwarded to the leader; the reply is
+ *	                    deferred
  *	flush_cb()          ev_prepare, once per loop turn: one journal_sync()
- *	                    for everything appended (group commit), then
- *	                    rules_apply() in log order and ipc_reply() with
- *	                    each op's result.
- * Reads are answered from the tree at once, so a client sees its own
- * writes (it has their reply) and never a write that is not durable.
+ *	                    for everything queued (group commit); then the node
+ *	                    releases the messages that promised durability and
+ *	                    raft commits; committed entries are applied with
+ *	                    rules_apply() in log order on every node, and the
+ *	                    node whose client asked answers it with the result.
+ * Reads are answered from the tree at once: a client sees its own writes
+ * (it has their reply) and never a write that is not committed.
  */
 #ifndef APPLETS_CFSD_CFSD_H
 #define APPLETS_CFSD_CFSD_H
@@ -22,7 +29,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "applets/cfsd/node.h"
 #include "core/buf.h"
+#include "core/corosync_conf.h"
 #include "core/loop.h"
 #include "core/util.h"
 #include "net/ipc.h"
@@ -30,55 +39,47 @@
 #include "store/op.h"
 #include "store/rules.h"
 
-/* A client waiting for its op to be durable and applied. */
-struct cfsd_wait {
-	struct ipc_client *c; /* valid until answered */
-	uint32_t id;          /* request id */
-	uint64_t index;       /* journal entry index */
-	size_t off;           /* op bytes in the batch's ops buffer */
-	uint32_t len;
-};
-
-/* The ops appended during one loop turn.  Two of them: replies sent while
- * one is applied may start the next (pipelined requests). */
-struct cfsd_batch {
-	struct cfsd_wait *w;
-	size_t n, cap;
-	struct buf ops; /* op_encode() bytes of every waiting op */
-};
-
 struct cfsd {
 	struct ev_loop *loop;
 	char name[64];   /* this node's name (--name, else short hostname) */
-	uint32_t nodeid; /* 0 in local mode */
+	uint32_t nodeid; /* corosync nodeid; 0 in local mode */
 	bool foreground;
-	bool local;
+	bool local;                   /* -l: ignore corosync.conf */
+	bool cluster;                 /* running with a corosync.conf */
 	char root[CFS_PATH_MAX];      /* --root DIR (absolute) or "" */
 	char state_dir[CFS_PATH_MAX]; /* <root>/var/lib/cfsd */
 	char run_dir[CFS_PATH_MAX];   /* <root>/run/cfsd */
 	char sock[CFS_PATH_MAX];      /* <run_dir>/cfsd.sock */
 	char pidfile[CFS_PATH_MAX];   /* <run_dir>/cfsd.pid */
+	char conf_path[CFS_PATH_MAX]; /* <root>/etc/corosync/corosync.conf */
 	uid_t root_uid;               /* besides 0: the owner of --root DIR */
 	gid_t ro_gid;                 /* read-only group (www-data or --gid) */
 	bool has_ro_gid;
+	double write_timeout; /* --write-timeout seconds; 0: node's default */
+	char **argv;          /* the command line, for a restart in place */
 
-	struct rules *rules;     /* owned: the tree and the pmxcfs rules */
-	struct journal *journal; /* owned */
-	struct ipc_server *ipc;  /* owned */
-	uint64_t applied;        /* index of the last entry applied to the tree */
-	uint64_t last_term;      /* term of that entry (or of the snapshot) */
-	uint64_t term;           /* term of new entries (local mode: >= 1) */
-	struct cfsd_batch batch[2];
-	unsigned cur;        /* batch new ops go to */
-	int broken;          /* 0, or why cfsd became read-only */
-	uint64_t starttime;  /* epoch seconds */
-	uint64_t replayed;   /* entries applied during recovery */
-	uint64_t bad_ops;    /* journal entries that did not decode */
-	uint64_t writes;     /* ops journaled since start */
-	uint64_t syncs;      /* group commits since start */
-	pid_t compact_pid;   /* snapshot writer, 0 if none */
-	double compact_next; /* ev_now() before which no new compaction starts */
+	struct rules *rules;        /* owned: the tree and the pmxcfs rules */
+	struct journal *journal;    /* owned */
+	struct ipc_server *ipc;     /* owned */
+	struct node *node;          /* owned: the replicated log */
+	struct corosync_conf *conf; /* owned: the host corosync.conf (cluster) */
+	struct cluster_conf cc;     /* what it says (cluster mode) */
+	uint8_t *authkey;           /* owned: the cluster key (cluster mode) */
+	size_t authkey_len;
+	uint32_t epoch;         /* boot epoch, from <state_dir>/epoch */
+	uint64_t applied;       /* index of the last entry applied to the tree */
+	bool replay_slow;       /* recovery must go through raft (see store_glue.c) */
+	int broken;             /* 0, or why cfsd became read-only */
+	uint64_t starttime;     /* epoch seconds */
+	uint64_t replayed;      /* entries applied during recovery */
+	uint64_t bad_ops;       /* journal entries that did not decode */
+	uint64_t writes;        /* ops submitted since start */
+	uint64_t syncs;         /* group commits since start */
+	pid_t compact_pid;      /* snapshot writer, 0 if none */
+	uint64_t compact_index; /* index of the running compaction */
+	double compact_next;    /* ev_now() before which no new compaction starts */
 	bool stopping;
+	int restart; /* 0, or IPC_RELOAD_* | 0x100: exec again after stopping */
 
 	ev_prepare flush;
 	ev_signal sigterm;
@@ -88,20 +89,26 @@ struct cfsd {
 };
 
 /* store_glue.c */
-/* Recover the tree from the state directory (takes its lock): 0 or
- * -errno (-EBUSY: another cfsd holds it). */
+/* Load the cluster configuration (unless local), recover the tree from
+ * the state directory (takes its lock) and start the replicated log:
+ * 0 or -errno (-EBUSY: another cfsd holds it; -EINVAL: a bad
+ * configuration, already reported on stderr). */
 int store_glue_open(struct cfsd *d);
 /* Start the group-commit watcher. */
 void store_glue_start(struct cfsd *d);
-/* Journal op for client c (request id); the reply comes after the next
- * group commit. */
+/* Replicate op for client c (request id); the reply comes once it is
+ * committed and applied here, or has failed (no quorum, deadline). */
 void store_glue_submit(struct cfsd *d, struct ipc_client *c, uint32_t id, const struct op *op);
-/* Sync, apply and answer everything waiting (also used at shutdown). */
+/* Sync what was queued, let the node commit, apply and answer (also used
+ * at shutdown). */
 void store_glue_flush(struct cfsd *d);
 /* Shutdown: wait for a running compaction, sync, close. */
 void store_glue_close(struct cfsd *d);
 /* The compaction threshold for the current tree (see store_glue.c). */
 uint64_t store_glue_compact_threshold(const struct cfsd *d);
+
+/* cluster_ops.c: IPC_OP_TOKEN, IPC_OP_RELOAD and IPC_OP_LEAVE (pvecm) */
+void cluster_ops_request(struct cfsd *d, struct ipc_client *c, const struct ipc_req *req);
 
 /* ipc_ops.c */
 /* The net/ipc request handler (ctx is the struct cfsd). */

@@ -18,11 +18,13 @@
 #define LOG_TAG "ipc"
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "applets/cfsd/cfsd.h"
 #include "core/log.h"
 #include "core/path.h"
+#include "core/json.h"
 #include "store/tree.h"
 #include "store/vfiles.h"
 
@@ -202,21 +204,112 @@ static int do_list(struct cfsd *d, struct ipc_client *c, uint32_t id, const char
 	return 0;
 }
 
+static void hex(char *dst, const uint8_t *p, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		dst[2 * i] = digits[p[i] >> 4];
+		dst[2 * i + 1] = digits[p[i] & 15];
+	}
+	dst[2 * n] = 0;
+}
+
 static void do_status(struct cfsd *d, struct ipc_client *c, uint32_t id)
 {
 	const struct tree *t = rules_tree(d->rules);
+	uint8_t dg[TREE_DIGEST_SIZE];
+	char dgx[2 * TREE_DIGEST_SIZE + 1];
+	struct node_status *ns = xmalloc(sizeof(*ns));
 	struct buf out = { 0 };
+	struct json w;
 
-	buf_printf(&out,
-	           "{\"name\":\"%s\",\"nodeid\":%u,\"quorate\":1,\"local\":1,\"version\":%llu,"
-	           "\"entries\":%zu,\"bytes\":%zu,\"readonly\":%d,\"starttime\":%llu,"
-	           "\"applied\":%llu,\"journal_gen\":%llu,\"journal_bytes\":%llu,"
-	           "\"writes\":%llu,\"syncs\":%llu,\"compacting\":%d,\"clients\":%zu}\n",
-	           d->name, d->nodeid, (unsigned long long)tree_version(t), tree_count(t),
-	           tree_bytes(t), d->broken != 0, (unsigned long long)d->starttime,
-	           (unsigned long long)d->applied, (unsigned long long)journal_gen(d->journal),
-	           (unsigned long long)journal_size(d->journal), (unsigned long long)d->writes,
-	           (unsigned long long)d->syncs, d->compact_pid != 0, ipc_server_clients(d->ipc));
+	node_status(d->node, ns);
+	tree_digest(t, dg);
+	hex(dgx, dg, sizeof(dg));
+	json_init(&w, &out);
+	json_obj_open(&w);
+	json_kv_str(&w, "name", d->name);
+	json_kv_int(&w, "nodeid", d->nodeid);
+	json_kv_int(&w, "quorate", ns->quorate);
+	json_kv_int(&w, "local", !d->cluster);
+	json_kv_str(&w, "role", ns->role);
+	json_kv_int(&w, "leader", ns->leader);
+	json_kv_int(&w, "term", (int64_t)ns->term);
+	json_kv_int(&w, "commit", (int64_t)ns->commit_index);
+	json_kv_int(&w, "applied", (int64_t)d->applied);
+	json_kv_int(&w, "version", (int64_t)tree_version(t));
+	json_kv_int(&w, "entries", (int64_t)tree_count(t));
+	json_kv_int(&w, "bytes", (int64_t)tree_bytes(t));
+	json_kv_str(&w, "digest", dgx);
+	json_kv_int(&w, "readonly", d->broken != 0);
+	json_kv_int(&w, "starttime", (int64_t)d->starttime);
+	json_kv_int(&w, "journal_gen", (int64_t)journal_gen(d->journal));
+	json_kv_int(&w, "journal_bytes", (int64_t)journal_size(d->journal));
+	json_kv_int(&w, "writes", (int64_t)d->writes);
+	json_kv_int(&w, "syncs", (int64_t)d->syncs);
+	json_kv_int(&w, "compacting", d->compact_pid != 0);
+	json_kv_int(&w, "clients", (int64_t)ipc_server_clients(d->ipc));
+	json_kv_int(&w, "rx_packets", (int64_t)ns->rx_packets);
+	json_kv_int(&w, "tx_packets", (int64_t)ns->tx_packets);
+	json_kv_int(&w, "drops_auth", (int64_t)ns->drops_auth);
+	json_kv_int(&w, "drops_other", (int64_t)ns->drops_other);
+	json_obj_close(&w);
+	buf_put_str(&out, "\n");
+	free(ns);
+	ipc_reply_buf(c, id, 0, &out);
+}
+
+/* IPC_OP_CLUSTER: what pvecm status and pvecm nodes show */
+static void do_cluster(struct cfsd *d, struct ipc_client *c, uint32_t id)
+{
+	struct node_status *ns = xmalloc(sizeof(*ns));
+	struct buf out = { 0 };
+	char ring[64], ver[32];
+	struct json w;
+	size_t i;
+
+	node_status(d->node, ns);
+	snprintf(ring, sizeof(ring), "%u.%llx", ns->leader, (unsigned long long)ns->term);
+	snprintf(ver, sizeof(ver), "%llu", (unsigned long long)d->cc.config_version);
+	json_init(&w, &out);
+	json_obj_open(&w);
+	json_kv_int(&w, "cluster", d->cluster);
+	json_kv_str(&w, "name", d->name);
+	json_kv_int(&w, "nodeid", d->nodeid);
+	json_kv_int(&w, "quorate", ns->quorate);
+	json_kv_int(&w, "leader", ns->leader);
+	json_kv_int(&w, "term", (int64_t)ns->term);
+	json_kv_str(&w, "role", ns->role);
+	json_kv_str(&w, "ring_id", ring);
+	json_kv_int(&w, "expected", ns->expected);
+	json_kv_int(&w, "highest_expected", ns->highest_expected);
+	json_kv_int(&w, "total_votes", ns->total_votes);
+	json_kv_int(&w, "quorum", ns->quorum);
+	json_kv_int(&w, "flags", ns->flags);
+	if (d->cluster) {
+		json_kv_str(&w, "cluster_name", d->cc.cluster_name);
+		json_kv_str(&w, "config_version", ver);
+		json_kv_str(&w, "transport", corosync_conf_get(d->conf, "totem.transport"));
+		json_kv_str(&w, "secauth", corosync_conf_get(d->conf, "totem.secauth"));
+	}
+	json_key(&w, "nodes");
+	json_arr_open(&w);
+	for (i = 0; d->cluster && i < ns->n_nodes; i++) {
+		json_obj_open(&w);
+		json_kv_int(&w, "nodeid", ns->nodes[i].nodeid);
+		json_kv_str(&w, "name", ns->nodes[i].name);
+		json_kv_int(&w, "votes", ns->nodes[i].votes);
+		json_kv_int(&w, "online", ns->nodes[i].online);
+		json_kv_str(&w, "addr", ns->nodes[i].addr);
+		json_obj_close(&w);
+	}
+	json_arr_close(&w);
+	json_kv_int(&w, "drops_auth", (int64_t)ns->drops_auth);
+	json_obj_close(&w);
+	buf_put_str(&out, "\n");
+	free(ns);
 	ipc_reply_buf(c, id, 0, &out);
 }
 
@@ -297,6 +390,28 @@ void ipc_ops_request(void *ctx, struct ipc_client *c, const struct ipc_req *req)
 	if (req->op == IPC_OP_STATUS) {
 		do_status(d, c, req->id);
 		return;
+	}
+	if (req->op == IPC_OP_CLUSTER) {
+		do_cluster(d, c, req->id);
+		return;
+	}
+	if (ipc_op_is_admin(req->op)) {
+		char err[160];
+
+		if (req->readonly) {
+			rc = -EACCES;
+		} else if (req->op != IPC_OP_EXPECTED) {
+			cluster_ops_request(d, c, req);
+			return;
+		} else if (!d->cluster) {
+			rc = -ENOTCONN;
+		} else {
+			rc = node_set_expected(d->node, (uint32_t)req->arg, err, sizeof(err));
+			if (rc < 0)
+				log_warn("expected votes %llu refused: %s",
+				         (unsigned long long)req->arg, err);
+		}
+		goto out_reply;
 	}
 	if (req->readonly && mut) {
 		rc = -EACCES;

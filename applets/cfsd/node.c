@@ -105,7 +105,10 @@ struct node {
 	int broken;           /* a sync failed: -errno */
 	struct held *held_head, **held_tail;
 
-	uint64_t commit_hint; /* from STATE records during replay */
+	uint64_t commit_hint;  /* from STATE records during replay */
+	uint64_t hint_written; /* commit index of the last STATE record queued */
+	uint64_t vote_term;    /* the term and vote of the last STATE record */
+	uint32_t vote;
 	uint64_t applied_index, applied_term;
 	uint32_t rng;
 
@@ -372,10 +375,18 @@ static void op_send(void *ctx, uint32_t to, const uint8_t *msg, size_t len)
 static int op_persist_state(void *ctx, uint64_t term, uint32_t voted_for)
 {
 	struct node *n = ctx;
+	uint64_t commit = n->raft ? raft_commit_index(n->raft) : 0;
 	uint8_t v[4];
+	int rc;
 
 	put_le32(v, voted_for);
-	return persist(n, JREC_STATE, n->raft ? raft_commit_index(n->raft) : 0, term, v, 4);
+	rc = persist(n, JREC_STATE, commit, term, v, 4);
+	if (rc == 0) {
+		n->vote_term = term;
+		n->vote = voted_for;
+		n->hint_written = MAX(n->hint_written, commit);
+	}
+	return rc;
 }
 
 static int op_persist_entries(void *ctx, const struct raft_entry *e, size_t cnt)
@@ -455,25 +466,20 @@ int node_snapshot_encode(struct node *n, struct buf *out)
  * hook.  -EBADMSG on bad input (nothing changed then). */
 static int snapshot_load_blob(struct node *n, const uint8_t *p, size_t len)
 {
-	struct rd r = rd_init(p, len), scan;
+	struct rd r = rd_init(p, len);
+	const uint8_t *tree;
+	size_t tree_len;
 	uint32_t cnt, i, k, c;
 	int rc;
 
-	if (rd_u32(&r) != NODE_SNAP_MAGIC)
-		return -EBADMSG;
-	cnt = rd_u32(&r);
-	scan = r;
-	for (i = 0; i < cnt && !scan.err; i++) {
-		rd_u32(&scan);
-		c = rd_u32(&scan);
-		if (c > NODE_DEDUP_KEEP || !rd_take(&scan, (size_t)c * 8))
-			return -EBADMSG;
-	}
-	if (scan.err)
-		return -EBADMSG;
-	rc = n->hooks->state_load(n->ctx, scan.p, scan.left);
+	rc = entry_snapshot_tree(p, len, &tree, &tree_len);
 	if (rc < 0)
 		return rc;
+	rc = n->hooks->state_load(n->ctx, tree, tree_len);
+	if (rc < 0)
+		return rc;
+	rd_u32(&r); /* magic, checked above */
+	cnt = rd_u32(&r);
 	dedup_clear(n);
 	for (i = 0; i < cnt; i++) {
 		uint32_t origin = rd_u32(&r);
@@ -865,6 +871,9 @@ int node_restore_record(struct node *n, const struct jrec *r)
 			return -EBADMSG;
 		if (r->index > n->commit_hint)
 			n->commit_hint = r->index;
+		n->vote_term = r->term;
+		n->vote = get_le32(r->p);
+		n->hint_written = n->commit_hint;
 		return raft_restore_state(n->raft, r->term, get_le32(r->p));
 	case JREC_TRUNC:
 		return raft_restore_trunc(n->raft, r->index);
@@ -927,8 +936,42 @@ void node_submit(struct node *n, const uint8_t *op, size_t len, node_done_fn *cb
 	pending_try(n, p);
 }
 
+int node_replay_entry(struct node *n, uint64_t index, uint64_t term, const uint8_t *p, size_t len)
+{
+	struct raft_entry e = { index, term, len ? RAFT_ENTRY_NORMAL : RAFT_ENTRY_NOOP, p,
+		                (uint32_t)len };
+
+	op_apply(n, &e);
+	return 0;
+}
+
+int node_restore_applied(struct node *n)
+{
+	if (!n->applied_index)
+		return 0;
+	return raft_restore_snapshot(n->raft, n->applied_index, n->applied_term);
+}
+
+void node_trim(struct node *n)
+{
+	uint64_t keep = n->cluster ? NODE_LOG_KEEP : 0;
+
+	if (n->applied_index > raft_snapshot_index(n->raft) + keep + 256)
+		raft_compact(n->raft, n->applied_index - keep);
+}
+
 void node_sync_begin(struct node *n)
 {
+	uint64_t commit = raft_commit_index(n->raft);
+	uint8_t v[4];
+
+	/* Cluster mode: tell the journal how far the log is committed, so
+	 * that a restart can apply that much before hearing from a leader. */
+	if (n->cluster && commit > n->hint_written && !n->broken) {
+		put_le32(v, n->vote);
+		if (persist(n, JREC_STATE, commit, n->vote_term, v, 4) == 0)
+			n->hint_written = commit;
+	}
 	n->sync_seq = n->persist_seq;
 	n->sync_last = raft_last_index(n->raft);
 }

@@ -48,18 +48,20 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "applets/entry.h"
 #include "core/buf.h"
 #include "core/loop.h"
 #include "net/quorum.h"
 #include "store/journal.h"
 
-#define NODE_ENTRY_OP   1
-#define NODE_ENTRY_HDR  13
-#define NODE_SNAP_MAGIC 0x4e534643u /* "CFSN" */
+#define NODE_ENTRY_OP   ENTRY_KIND_OP
+#define NODE_ENTRY_HDR  ENTRY_HDR_SIZE
+#define NODE_SNAP_MAGIC ENTRY_SNAP_MAGIC
 #define NODE_HELLO_SEC  0.5
 #define NODE_ALIVE_SEC  1.5
-#define NODE_DEDUP_KEEP 4096 /* applied requests remembered per origin */
+#define NODE_DEDUP_KEEP ENTRY_DEDUP_KEEP /* applied requests remembered per origin */
 #define NODE_NODES_MAX  64
+#define NODE_LOG_KEEP   8192 /* applied entries kept in memory in cluster mode */
 
 struct cluster_conf;
 
@@ -121,8 +123,18 @@ void node_free(struct node *n); /* cancels pending requests; NULL-safe */
 int node_restore_snapshot(struct node *n, uint64_t index, uint64_t term, const uint8_t *blob,
                           size_t len);
 int node_restore_record(struct node *n, const struct jrec *r);
+/* Local mode's fast replay (cfsd): in a one-voter journal every entry is
+ * committed, so it is applied as it is read instead of being kept in
+ * memory; node_restore_applied() then tells raft where the log stands.
+ * Only for journals whose only TRUNC records are the generation bases. */
+int node_replay_entry(struct node *n, uint64_t index, uint64_t term, const uint8_t *p, size_t len);
+int node_restore_applied(struct node *n);
 /* start raft: applies what the journal says is committed */
 int node_start(struct node *n);
+/* Drop applied log entries from memory: all of them in local mode, all
+ * but the last NODE_LOG_KEEP in cluster mode (followers further behind
+ * get a snapshot).  Call after applying. */
+void node_trim(struct node *n);
 
 /* Replicate op (store/op.h bytes, copied); cb(ctx, rc) exactly once,
  * possibly before this returns. */

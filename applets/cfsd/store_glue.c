@@ -1,17 +1,32 @@
-/* applets/cfsd/store_glue.c - cfsd's tree and journal: recovery, group
- * commit, apply, compaction
+/* applets/cfsd/store_glue.c - cfsd's tree, journal and replicated log:
+ * configuration, recovery, group commit, apply, compaction
  * SPDX-License-Identifier: MIT
  *
- * Group commit: IPC callbacks only append ops to the journal (page cache)
- * and queue the client in the current batch.  flush_cb(), an ev_prepare
- * watcher that runs once per loop turn just before libev blocks, does
- * one journal_sync() for the whole batch, then applies its ops in log
- * order and answers each client with its op's result.  Nothing is
- * answered before it is on disk; reads never see an op that is not.
+ * Modes.  With <root>/etc/corosync/corosync.conf (and without -l) cfsd is a
+ * cluster node: its log is replicated by net/raft over the UDP transport
+ * (node.c), keyed by the authkey and the cluster name.  Without it cfsd is
+ * in local mode (as pmxcfs -l): the same node.c with raft alone, one
+ * voter, always quorate.  Both modes journal the same records, so a node
+ * goes from one to the other keeping its tree.
+ *
+ * Group commit: IPC callbacks only queue journal records (through the
+ * node).  flush_cb(), an ev_prepare watcher that runs once per loop turn
+ * just before libev blocks, does one journal_sync() for everything
+ * queued, then tells the node, which releases the messages that promised
+ * durability and commits: committed entries are applied in log order and
+ * the clients answered.  Nothing is answered before it is on disk (on a
+ * quorum of disks in cluster mode).
  *
  * A failed append or sync makes cfsd read-only for good (until restart):
- * the ops in flight get EIO (they may or may not be on disk), later
- * mutations EROFS; reads go on.  One log line.
+ * the ops in flight get EROFS, later mutations too; reads go on.  One log
+ * line.
+ *
+ * Recovery: local mode applies journal entries as it reads them (every
+ * entry of a one-voter journal is committed), which keeps start-up fast
+ * and the log out of memory; a journal with a TRUNC record inside a
+ * generation (left by cluster times) is replayed again through raft.
+ * Cluster mode hands every record to raft, which applies what the journal
+ * says was committed.
  *
  * Compaction rule: a snapshot is taken when the journal generation holds
  * more than 2 x the live data + 4 MiB, where live data = content bytes +
@@ -25,55 +40,296 @@
  */
 #define LOG_TAG "store"
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include "applets/cfsd/cfsd.h"
 #include "config.h"
+#include "core/crypt.h"
+#include "core/endian.h"
 #include "core/log.h"
+#include "core/path.h"
 #include "store/tree.h"
 
 #define MiB (1024ull * 1024)
+
+/* A client waiting for its write. */
+struct waiter {
+	struct cfsd *d;
+	struct ipc_client *c;
+	uint32_t id;
+};
+
+/* ---------------------------------------------------------------- node hooks */
+
+static int hook_persist(void *ctx, const struct jrec *r)
+{
+	struct cfsd *d = ctx;
+	int rc;
+
+	if (d->broken)
+		return -EROFS;
+	rc = journal_append(d->journal, r);
+	if (rc < 0 && !d->broken) {
+		d->broken = rc;
+		log_err("%s: journal write failed: %s; cfsd is read-only until restarted",
+		        d->state_dir, cfs_strerror(rc));
+	}
+	return rc;
+}
+
+static int hook_apply(void *ctx, const uint8_t *p, size_t len, uint32_t origin, uint64_t index)
+{
+	struct cfsd *d = ctx;
+	struct op op;
+	int rc;
+
+	(void)origin;
+	d->applied = index;
+	rc = op_decode(p, len, &op);
+	if (rc < 0) {
+		d->bad_ops++;
+		return rc;
+	}
+	return rules_apply(d->rules, &op);
+}
+
+static int hook_state_encode(void *ctx, struct buf *out)
+{
+	struct cfsd *d = ctx;
+
+	return tree_encode(rules_tree(d->rules), out);
+}
+
+static int hook_state_load(void *ctx, const uint8_t *p, size_t n)
+{
+	struct cfsd *d = ctx;
+	struct tree *t;
+	int rc;
+
+	rc = tree_decode(p, n, &t);
+	if (rc < 0)
+		return rc;
+	rules_load(d->rules, t);
+	return 0;
+}
+
+static int hook_snapshot_durable(void *ctx, const uint8_t *blob, size_t n, uint64_t index,
+                                 uint64_t term)
+{
+	struct cfsd *d = ctx;
+	int rc;
+
+	rc = journal_install(d->journal, index, term, blob, n);
+	if (rc < 0)
+		log_err("%s: cannot store the leader's snapshot: %s", d->state_dir,
+		        cfs_strerror(rc));
+	d->applied = index;
+	return rc;
+}
+
+/* <state_dir>/epoch: one decimal number, larger at every start and at
+ * every wrap of the transport's packet counter (nonces never repeat). */
+static int epoch_bump(struct cfsd *d, uint32_t *out)
+{
+	char path[CFS_PATH_MAX], text[32], *old = NULL;
+	unsigned long long e = 0;
+	int rc;
+
+	rc = path_fmt(path, sizeof(path), "%s/epoch", d->state_dir);
+	if (rc < 0)
+		return rc;
+	if (path_read_file(path, 64, &old, NULL) == 0) {
+		e = strtoull(old, NULL, 10);
+		free(old);
+	}
+	if (e >= UINT32_MAX)
+		return -EOVERFLOW;
+	e++;
+	snprintf(text, sizeof(text), "%llu\n", e);
+	rc = path_write_atomic(path, text, strlen(text), 0600);
+	if (rc < 0)
+		return rc;
+	*out = (uint32_t)e;
+	return 0;
+}
+
+static int hook_next_epoch(void *ctx, uint32_t *epoch)
+{
+	struct cfsd *d = ctx;
+	int rc = epoch_bump(d, epoch);
+
+	if (rc == 0)
+		d->epoch = *epoch;
+	return rc;
+}
+
+static const struct node_hooks hooks = {
+	.persist = hook_persist,
+	.apply = hook_apply,
+	.state_encode = hook_state_encode,
+	.state_load = hook_state_load,
+	.snapshot_durable = hook_snapshot_durable,
+	.next_epoch = hook_next_epoch,
+};
 
 /* ---------------------------------------------------------------- recovery */
 
 static int snapshot_cb(void *ctx, uint64_t index, uint64_t term, const uint8_t *blob, size_t len)
 {
 	struct cfsd *d = ctx;
-	struct tree *t;
 	int rc;
 
-	rc = tree_decode(blob, len, &t);
+	rc = node_restore_snapshot(d->node, index, term, blob, len);
 	if (rc < 0) {
-		log_err("snapshot at index %llu does not decode: %s", (unsigned long long)index,
-		        cfs_strerror(rc));
+		log_err("%s: the snapshot at index %llu does not decode: %s", d->state_dir,
+		        (unsigned long long)index, cfs_strerror(rc));
 		return rc;
 	}
-	rules_load(d->rules, t);
 	d->applied = index;
-	d->last_term = term;
 	return 0;
+}
+
+/* The fast path remembers the term of every entry it applied: a TRUNC
+ * followed by the same (index, term) pairs is a generation base whose
+ * copies it has applied already (Raft's log matching: same index and
+ * term, same entry); anything else means entries were overwritten, and
+ * the replay starts again through raft (-EAGAIN). */
+struct fast {
+	uint64_t first;  /* index of terms[0] */
+	uint64_t *terms; /* term of each entry applied, first.. */
+	size_t n, cap;
+	uint64_t verify_to; /* after a TRUNC: entries up to here must come again */
+	uint64_t seen;      /* ... and have come up to here */
+};
+
+static struct fast fast;
+
+static int fast_entry(struct cfsd *d, const struct jrec *r)
+{
+	uint64_t last = fast.first + fast.n - 1;
+
+	if (fast.n && r->index <= last) {
+		if (r->index < fast.first || fast.terms[r->index - fast.first] != r->term)
+			return -EAGAIN;
+		if (fast.verify_to) {
+			if (r->index != fast.seen + 1)
+				return -EAGAIN;
+			if (++fast.seen == fast.verify_to)
+				fast.verify_to = 0;
+		}
+		return 0; /* a copy of an entry applied already */
+	}
+	if (fast.verify_to > last || (fast.n && r->index != last + 1))
+		return -EAGAIN;
+	fast.verify_to = 0;
+	if (!fast.n)
+		fast.first = r->index;
+	if (fast.n == fast.cap) {
+		fast.cap = fast.cap ? 2 * fast.cap : 1024;
+		fast.terms = xrealloc(fast.terms, fast.cap * sizeof(*fast.terms));
+	}
+	fast.terms[fast.n++] = r->term;
+	d->replayed++;
+	return node_replay_entry(d->node, r->index, r->term, r->p, r->len);
 }
 
 static int record_cb(void *ctx, const struct jrec *r)
 {
 	struct cfsd *d = ctx;
-	struct op op;
 
-	if (r->type != JREC_ENTRY)
-		return 0; /* local mode: TRUNC only marks generation bases */
-	if (r->index <= d->applied)
-		return 0; /* a copy of an entry the tree already has */
-	d->applied = r->index;
-	d->last_term = r->term;
-	if (op_decode(r->p, r->len, &op) < 0) {
-		d->bad_ops++;
+	if (d->replay_slow)
+		return node_restore_record(d->node, r);
+	switch (r->type) {
+	case JREC_ENTRY:
+		if (r->index <= d->applied && !fast.n)
+			return 0; /* at or below the snapshot */
+		return fast_entry(d, r);
+	case JREC_TRUNC:
+		if (fast.n && r->index < fast.first + fast.n - 1) {
+			if (r->index + 1 < fast.first)
+				return -EAGAIN;
+			/* the entries after it must come again, unchanged */
+			fast.verify_to = fast.first + fast.n - 1;
+			fast.seen = r->index;
+		}
 		return 0;
+	default:
+		return node_restore_record(d->node, r);
 	}
-	(void)rules_apply(d->rules, &op); /* a failed op was failed when it ran */
-	d->replayed++;
+}
+
+/* Read and check the host corosync.conf and the authkey; fill d->cc. */
+static int load_cluster(struct cfsd *d)
+{
+	char err[512], keypath[CFS_PATH_MAX];
+	const struct cluster_conf_node *me;
+	struct stat st;
+	int rc;
+
+	if (d->local || stat(d->conf_path, &st) < 0)
+		return 0;
+	rc = corosync_conf_load(d->conf_path, 0, &d->conf, err, sizeof(err));
+	if (rc == 0)
+		rc = corosync_conf_cluster(d->conf, &d->cc, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "cfsd: %s\n", err);
+		return -EINVAL;
+	}
+	me = corosync_conf_local_node(&d->cc, d->name);
+	if (!me || !me->nodeid) {
+		fprintf(stderr,
+		        "cfsd: %s: node '%s' is not in the nodelist (or has no nodeid); start "
+		        "with --name NAME as in the nodelist\n",
+		        d->conf_path, d->name);
+		return -EINVAL;
+	}
+	d->nodeid = me->nodeid;
+	/* the key file, relocated under --root like every path */
+	rc = path_fmt(keypath, sizeof(keypath), "%s%s", d->root,
+	              d->cc.keyfile ? d->cc.keyfile : "/etc/corosync/authkey");
+	if (rc == 0)
+		rc = crypt_authkey_read(keypath, &d->authkey, &d->authkey_len, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "cfsd: %s\n", err);
+		return -EINVAL;
+	}
+	d->cluster = true;
 	return 0;
+}
+
+static int open_node(struct cfsd *d)
+{
+	struct node_conf nc = { 0 };
+	const char *v;
+	char err[256];
+	int rc;
+
+	nc.self = d->cluster ? d->nodeid : 1;
+	nc.name = d->name;
+	nc.epoch = d->epoch;
+	nc.write_timeout_sec = d->write_timeout;
+	if (d->cluster) {
+		nc.cc = &d->cc;
+		nc.authkey = d->authkey;
+		nc.authkey_len = d->authkey_len;
+		/* totem.token, when the file sets it, is the election timeout */
+		v = corosync_conf_get(d->conf, "totem.token");
+		if (v)
+			nc.election_ms = (uint32_t)strtoul(v, NULL, 10);
+		/* test-only fault injection (tests/cluster: no tc netem here) */
+		if ((v = getenv("CFS_TEST_LOSS")))
+			nc.test_loss = strtod(v, NULL);
+		if ((v = getenv("CFS_TEST_DELAY_MS")))
+			nc.test_delay_ms = strtod(v, NULL);
+	}
+	rc = node_new(d->loop, &nc, &hooks, d, &d->node, err, sizeof(err));
+	if (rc < 0)
+		fprintf(stderr, "cfsd: %s: %s\n", d->cluster ? d->conf_path : "local mode", err);
+	return rc;
 }
 
 int store_glue_open(struct cfsd *d)
@@ -81,14 +337,56 @@ int store_glue_open(struct cfsd *d)
 	static const struct journal_cb cb = { snapshot_cb, record_cb };
 	int rc;
 
-	d->rules = rules_new(NULL);
-	rc = journal_open(d->state_dir, &cb, d, &d->journal);
+	rc = load_cluster(d);
+	if (rc < 0)
+		return rc;
+	rc = path_mkdirs(d->state_dir, 0700);
+	if (rc == 0)
+		rc = epoch_bump(d, &d->epoch);
+	if (rc < 0) {
+		fprintf(stderr, "cfsd: %s: %s\n", d->state_dir, cfs_strerror(rc));
+		return -EINVAL;
+	}
+	d->replay_slow = d->cluster;
+	for (;;) {
+		d->rules = rules_new(NULL);
+		rc = open_node(d);
+		if (rc < 0)
+			return -EINVAL;
+		d->applied = 0;
+		d->replayed = 0;
+		rc = journal_open(d->state_dir, &cb, d, &d->journal);
+		if (rc == 0 && fast.verify_to)
+			rc = -EAGAIN; /* truncated entries that never came back */
+		free(fast.terms);
+		memset(&fast, 0, sizeof(fast));
+		if (rc == -EAGAIN && d->journal) {
+			journal_close(d->journal);
+			d->journal = NULL;
+		}
+		if (rc != -EAGAIN || d->replay_slow)
+			break;
+		log_info("%s: the journal rewrote entries; replaying it through the log",
+		         d->state_dir);
+		node_free(d->node);
+		d->node = NULL;
+		rules_free(d->rules);
+		d->replay_slow = true;
+	}
 	if (rc < 0)
 		return rc;
 	if (d->bad_ops)
 		log_err("%s: %llu journal entries did not decode and were skipped", d->state_dir,
 		        (unsigned long long)d->bad_ops);
-	d->term = d->last_term ? d->last_term : 1;
+	if (!d->replay_slow)
+		rc = node_restore_applied(d->node);
+	if (rc == 0)
+		rc = node_start(d->node);
+	if (rc < 0) {
+		log_err("%s: cannot start the log: %s", d->state_dir, cfs_strerror(rc));
+		return rc;
+	}
+	node_trim(d->node);
 	return 0;
 }
 
@@ -98,7 +396,7 @@ static int encode_cb(void *ctx, struct buf *out)
 {
 	struct cfsd *d = ctx;
 
-	return tree_encode(rules_tree(d->rules), out);
+	return node_snapshot_encode(d->node, out);
 }
 
 uint64_t store_glue_compact_threshold(const struct cfsd *d)
@@ -128,12 +426,14 @@ static void compact_done_cb(struct ev_loop *loop, ev_child *w, int revents)
 		d->compact_next = ev_now(loop) + 30;
 		return;
 	}
+	node_compacted(d->node, d->compact_index);
 	log_info("%s: compacted into generation %llu at index %llu", d->state_dir,
-	         (unsigned long long)journal_gen(d->journal), (unsigned long long)d->applied);
+	         (unsigned long long)journal_gen(d->journal), (unsigned long long)d->compact_index);
 }
 
 static void maybe_compact(struct cfsd *d)
 {
+	uint64_t index, term;
 	pid_t pid;
 	int rc;
 
@@ -141,102 +441,76 @@ static void maybe_compact(struct cfsd *d)
 		return;
 	if (journal_size(d->journal) <= store_glue_compact_threshold(d))
 		return;
-	rc = journal_compact_start(d->journal, d->applied, d->last_term, encode_cb, d, &pid);
+	node_applied(d->node, &index, &term);
+	if (index <= journal_base_index(d->journal))
+		return;
+	rc = journal_compact_start(d->journal, index, term, encode_cb, d, &pid);
 	if (rc < 0) {
 		log_warn("%s: cannot start compaction: %s", d->state_dir, cfs_strerror(rc));
 		d->compact_next = ev_now(d->loop) + 30;
 		if (journal_broken(d->journal) && !d->broken) {
 			d->broken = rc;
+			node_sync_failed(d->node, rc);
 			log_err("%s: journal broken: %s; cfsd is read-only until restarted",
 			        d->state_dir, cfs_strerror(rc));
 		}
 		return;
 	}
 	d->compact_pid = pid;
+	d->compact_index = index;
 	ev_child_set(&d->compact_w, pid, 0);
 	ev_child_start(d->loop, &d->compact_w);
-	log_debug("compaction started at index %llu, pid %d", (unsigned long long)d->applied,
-	          (int)pid);
+	log_debug("compaction started at index %llu, pid %d", (unsigned long long)index, (int)pid);
 }
 
 /* ---------------------------------------------------------------- group commit */
 
-static void enter_readonly(struct cfsd *d, int rc)
+static void done_cb(void *ctx, int rc)
 {
-	if (d->broken)
-		return;
-	d->broken = rc;
-	log_err("%s: journal write failed: %s; cfsd is read-only until restarted", d->state_dir,
-	        cfs_strerror(rc));
+	struct waiter *w = ctx;
+
+	ipc_reply(w->c, w->id, rc, NULL, 0);
+	free(w);
 }
 
 void store_glue_submit(struct cfsd *d, struct ipc_client *c, uint32_t id, const struct op *op)
 {
-	struct cfsd_batch *b = &d->batch[d->cur];
-	struct cfsd_wait *w;
-	struct jrec r;
-	size_t off = b->ops.len;
-	int rc;
+	struct waiter *w = xmalloc(sizeof(*w));
+	struct buf b = { 0 };
 
-	op_encode(op, &b->ops);
-	r.type = JREC_ENTRY;
-	r.index = journal_last_index(d->journal) + 1;
-	r.term = d->term;
-	r.p = b->ops.p + off;
-	r.len = (uint32_t)(b->ops.len - off);
-	rc = journal_append(d->journal, &r);
-	if (rc < 0) {
-		b->ops.len = off;
-		enter_readonly(d, rc);
-		ipc_reply(c, id, -EIO, NULL, 0);
-		return;
-	}
-	if (b->n == b->cap) {
-		b->cap = b->cap ? 2 * b->cap : 64;
-		b->w = xrealloc(b->w, b->cap * sizeof(*b->w));
-	}
-	w = &b->w[b->n++];
+	w->d = d;
 	w->c = c;
 	w->id = id;
-	w->index = r.index;
-	w->off = off;
-	w->len = r.len;
+	op_encode(op, &b);
 	d->writes++;
+	node_submit(d->node, b.p, b.len, done_cb, w);
+	buf_free(&b);
 }
 
 void store_glue_flush(struct cfsd *d)
 {
-	struct cfsd_batch *b;
-	struct op op;
-	size_t i;
-	int rc;
+	int rc, rounds;
 
-	while (d->batch[d->cur].n) {
-		b = &d->batch[d->cur];
-		d->cur ^= 1; /* replies below may queue new ops: into the other batch */
+	/* Committing may queue more records (commit hints, a leader's next
+	 * batch): a few rounds, then the next loop turn. */
+	for (rounds = 0; rounds < 4 && node_dirty(d->node) && !d->broken; rounds++) {
+		node_sync_begin(d->node);
 		rc = journal_sync(d->journal);
 		d->syncs++;
 		if (rc < 0) {
-			enter_readonly(d, rc);
-			for (i = 0; i < b->n; i++)
-				ipc_reply(b->w[i].c, b->w[i].id, -EIO, NULL, 0);
-		} else {
-			for (i = 0; i < b->n; i++) {
-				struct cfsd_wait *w = &b->w[i];
-
-				rc = op_decode(b->ops.p + w->off, w->len, &op);
-				if (rc == 0)
-					rc = rules_apply(d->rules, &op);
-				d->applied = w->index;
-				d->last_term = d->term;
-				ipc_reply(w->c, w->id, rc, NULL, 0);
-			}
+			if (!d->broken)
+				log_err("%s: journal sync failed: %s; cfsd is read-only until "
+				        "restarted",
+				        d->state_dir, cfs_strerror(rc));
+			d->broken = rc;
+			node_sync_failed(d->node, rc);
+			break;
 		}
-		b->n = 0;
-		buf_reset(&b->ops);
-		if (b->ops.cap > 8 * MiB) /* after a burst of big files */
-			buf_free(&b->ops);
+		node_synced(d->node);
 	}
+	if (d->broken && node_dirty(d->node))
+		node_sync_failed(d->node, d->broken);
+	node_trim(d->node);
 	maybe_compact(d);
 }
 
@@ -256,9 +530,9 @@ void store_glue_start(struct cfsd *d)
 
 void store_glue_close(struct cfsd *d)
 {
-	int st, i;
+	int st;
 
-	if (d->flush.active)
+	if (ev_is_active(&d->flush))
 		ev_prepare_stop(d->loop, &d->flush);
 	if (d->compact_pid) {
 		ev_child_stop(d->loop, &d->compact_w);
@@ -268,12 +542,18 @@ void store_glue_close(struct cfsd *d)
 	}
 	if (d->journal && !d->broken)
 		(void)journal_sync(d->journal);
+	node_free(d->node); /* answers what still waits with ECANCELED */
+	d->node = NULL;
 	journal_close(d->journal);
 	d->journal = NULL;
 	rules_free(d->rules);
 	d->rules = NULL;
-	for (i = 0; i < 2; i++) {
-		free(d->batch[i].w);
-		buf_free(&d->batch[i].ops);
+	corosync_conf_cluster_free(&d->cc);
+	corosync_conf_free(d->conf);
+	d->conf = NULL;
+	if (d->authkey) {
+		crypt_wipe(d->authkey, d->authkey_len);
+		free(d->authkey);
+		d->authkey = NULL;
 	}
 }

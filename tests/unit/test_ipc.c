@@ -69,6 +69,17 @@ static void test_strict_decoding(void)
 	T_EQ_INT(ipc_request_decode(0, 1, NULL, 0, r), -EOPNOTSUPP);
 	T_EQ_INT(ipc_request_decode(IPC_OP_MAX + 1, 1, NULL, 0, r), -EOPNOTSUPP);
 	T_EQ_INT(ipc_request_decode(IPC_OP_STATUS, 1, (const uint8_t *)"x", 1, r), -EBADMSG);
+	/* cluster ops: CLUSTER takes nothing, the others exactly one u32 */
+	T_EQ_INT(ipc_request_decode(IPC_OP_CLUSTER, 1, NULL, 0, r), 0);
+	T_EQ_INT(ipc_request_decode(IPC_OP_CLUSTER, 1, (const uint8_t *)"x", 1, r), -EBADMSG);
+	T_EQ_INT(ipc_request_decode(IPC_OP_EXPECTED, 1, (const uint8_t *)"\x02\0\0\0", 4, r), 0);
+	T_EQ_INT(r->arg, 2);
+	T_EQ_INT(ipc_request_decode(IPC_OP_EXPECTED, 1, (const uint8_t *)"\x02\0\0", 3, r),
+	         -EBADMSG);
+	T_EQ_INT(ipc_request_decode(IPC_OP_LEAVE, 1, (const uint8_t *)"\1\0\0\0\0", 5, r),
+	         -EBADMSG);
+	T_ASSERT(ipc_op_is_admin(IPC_OP_RELOAD) && !ipc_op_is_admin(IPC_OP_CLUSTER));
+	T_ASSERT(!ipc_op_is_mutation(IPC_OP_TOKEN));
 	/* unknown flag bits; a flag of another op */
 	ipc_path_encode(&b, 1u << 9, 0, "a", NULL, NULL, 0);
 	T_EQ_INT(ipc_request_decode(IPC_OP_PUT, 1, b.p, b.len, r), -EINVAL);
