@@ -66,7 +66,8 @@ struct peer_info {
 	uint32_t votes;
 	const char *name;
 	const char *addr;
-	double last_hello;
+	double last_heard; /* any authentic message from it */
+	double last_sent;  /* any message to it (unicast) */
 	uint32_t expected; /* announced in its HELLO */
 };
 
@@ -184,12 +185,18 @@ static void flush_delayed(struct node *n)
 
 static void app_send(struct node *n, uint32_t to, uint8_t type, const uint8_t *p, size_t len)
 {
+	double now = ev_now(n->loop);
+	size_t i;
 	int rc;
+
+	for (i = 0; i < n->n_peers; i++)
+		if (!to || n->peers[i].id == to)
+			n->peers[i].last_sent = now;
 
 	buf_reset(&n->scratch);
 	buf_put_u8(&n->scratch, type);
 	buf_put(&n->scratch, p, len);
-	rc = msg_send(n->msg, to, n->scratch.p, n->scratch.len, ev_now(n->loop));
+	rc = msg_send(n->msg, to, n->scratch.p, n->scratch.len, now);
 	if (rc < 0)
 		log_every(5, LOG_LVL_WARN, "node %u: send failed: %s", to, cfs_strerror(rc));
 }
@@ -555,6 +562,7 @@ static void deliver_cb(void *ctx, uint32_t from, const uint8_t *p, size_t len)
 
 	if (!pi || len < 1)
 		return;
+	pi->last_heard = ev_now(n->loop);
 	switch (p[0]) {
 	case NODE_MSG_RAFT:
 		rc = raft_recv(n->raft, from, p + 1, len - 1, now_ms(n));
@@ -572,7 +580,6 @@ static void deliver_cb(void *ctx, uint32_t from, const uint8_t *p, size_t len)
 	case NODE_MSG_HELLO:
 		if (len < 1 + 4 + 1 + 8)
 			return;
-		pi->last_hello = ev_now(n->loop);
 		pi->expected = get_le32(p + 1);
 		break;
 	default:
@@ -609,7 +616,7 @@ static bool peer_online(const struct node *n, const struct peer_info *pi, double
 
 	if (pi->id == n->conf.self)
 		return true;
-	if (pi->last_hello > 0 && now - pi->last_hello < NODE_ALIVE_SEC)
+	if (pi->last_heard > 0 && now - pi->last_heard < NODE_ALIVE_SEC)
 		return true;
 	raft_status(n->raft, now_ms(n), &st);
 	for (size_t i = 0; i < st.n_nodes; i++)
@@ -649,12 +656,23 @@ static bool view_quorate(struct node *n)
 
 static void send_hello(struct node *n)
 {
+	double now = ev_now(n->loop);
 	uint8_t h[13];
+	size_t i;
 
 	put_le32(h, n->qstate.expected);
 	h[4] = node_quorate(n) ? 1 : 0;
 	put_le64(h + 5, raft_term(n->raft));
-	app_send(n, 0, NODE_MSG_HELLO, h, sizeof(h));
+	if (n->conf.cc->transport == CLUSTER_TRANSPORT_UDP) {
+		app_send(n, 0, NODE_MSG_HELLO, h, sizeof(h)); /* one multicast packet */
+		return;
+	}
+	/* Unicast: only to peers we sent nothing to lately (the leader's
+	 * heartbeats and the followers' answers prove liveness already). */
+	for (i = 0; i < n->n_peers; i++)
+		if (n->peers[i].id != n->conf.self &&
+		    now - n->peers[i].last_sent >= NODE_HELLO_SEC * 0.9)
+			app_send(n, n->peers[i].id, NODE_MSG_HELLO, h, sizeof(h));
 }
 
 static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)

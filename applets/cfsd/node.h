@@ -29,9 +29,12 @@
  *	NODE_MSG_RAFT   1  raft message bytes
  *	NODE_MSG_FWD    2  an entry payload for the leader to propose
  *	NODE_MSG_HELLO  3  u32 expected votes, u8 flags (1: quorate), u64 term:
- *	                   sent to all every NODE_HELLO_SEC; a node heard
- *	                   within NODE_ALIVE_SEC is a member of the view that
- *	                   `pvecm status` and .members show
+ *	                   every NODE_HELLO_SEC, to the multicast group, or
+ *	                   (unicast) to each peer nothing else was sent to in
+ *	                   that time; a node heard from (any message) within
+ *	                   NODE_ALIVE_SEC is a member of the view that `pvecm
+ *	                   status` and .members show, and that lets a write
+ *	                   wait through a leader election instead of failing
  *
  * Durability (group commit): hooks->persist only queues journal records.
  * Outgoing messages that promise durability (votes, acknowledgements) are
@@ -57,8 +60,8 @@
 #define NODE_ENTRY_OP   ENTRY_KIND_OP
 #define NODE_ENTRY_HDR  ENTRY_HDR_SIZE
 #define NODE_SNAP_MAGIC ENTRY_SNAP_MAGIC
-#define NODE_HELLO_SEC  0.5
-#define NODE_ALIVE_SEC  1.5
+#define NODE_HELLO_SEC  0.25
+#define NODE_ALIVE_SEC  0.8
 #define NODE_DEDUP_KEEP ENTRY_DEDUP_KEEP /* applied requests remembered per origin */
 #define NODE_NODES_MAX  64
 #define NODE_LOG_KEEP   8192 /* applied entries kept in memory in cluster mode */
