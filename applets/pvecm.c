@@ -56,13 +56,13 @@
 
 /* cluster operations of the IPC protocol (net/ipc.h lists them once the
  * daemon has them; the numbers are the contract) */
-#define PVECM_OP_CLUSTER  12
-#define PVECM_OP_EXPECTED 13
-#define PVECM_OP_TOKEN    14
-#define PVECM_OP_RELOAD   15
-#define PVECM_OP_LEAVE    16
-#define PVECM_RELOAD_JOIN 1u
-#define PVECM_LEAVE_FORCE 1u
+#define PVECM_OP_CLUSTER  IPC_OP_CLUSTER
+#define PVECM_OP_EXPECTED IPC_OP_EXPECTED
+#define PVECM_OP_TOKEN    IPC_OP_TOKEN
+#define PVECM_OP_RELOAD   IPC_OP_RELOAD
+#define PVECM_OP_LEAVE    IPC_OP_LEAVE
+#define PVECM_RELOAD_JOIN IPC_RELOAD_JOIN
+#define PVECM_LEAVE_FORCE IPC_LEAVE_FORCE
 
 #define CONF_MISSING_MSG                                                            \
 	"Error: Corosync config '/etc/pve/corosync.conf' does not exist - is this " \

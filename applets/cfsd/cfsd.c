@@ -38,6 +38,7 @@
 #include <unistd.h>
 #include "applets/applets.h"
 #include "applets/cfsd/cfsd.h"
+#include "applets/cfsd/cluster.h"
 #include "applets/cli.h"
 #include "core/log.h"
 #include "core/path.h"
@@ -373,6 +374,7 @@ int cfsd_main(int argc, char **argv)
 		goto out_ipc;
 	}
 	store_glue_start(d);
+	cluster_start(d); /* join/API listener, host corosync.conf */
 	ev_signal_init(&d->sigterm, stop_cb, SIGTERM);
 	ev_signal_init(&d->sigint, stop_cb, SIGINT);
 	ev_signal_init(&d->sighup, hup_cb, SIGHUP);
@@ -400,6 +402,7 @@ int cfsd_main(int argc, char **argv)
 	}
 
 	ev_run(d->loop, 0);
+	cluster_shutdown(d);
 
 	store_glue_flush(d); /* answer what was committed before the signal */
 	ev_signal_stop(d->loop, &d->sigterm);

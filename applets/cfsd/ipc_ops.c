@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 #include "applets/cfsd/cfsd.h"
+#include "applets/cfsd/cluster.h"
 #include "core/log.h"
 #include "core/path.h"
 #include "core/json.h"
@@ -374,6 +375,8 @@ static int mutate(struct cfsd *d, struct ipc_client *c, const struct ipc_req *re
 		return -EOPNOTSUPP;
 	}
 	rc = rules_check(d->rules, &op);
+	if (rc == 0)
+		rc = conf_sync_check(d, &op); /* a new corosync.conf must be valid and newer */
 	if (rc < 0)
 		return rc;
 	store_glue_submit(d, c, req->id, &op);

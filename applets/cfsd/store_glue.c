@@ -47,6 +47,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include "applets/cfsd/cfsd.h"
+#include "applets/cfsd/cluster.h"
 #include "config.h"
 #include "core/crypt.h"
 #include "core/endian.h"
@@ -94,7 +95,10 @@ static int hook_apply(void *ctx, const uint8_t *p, size_t len, uint32_t origin, 
 		d->bad_ops++;
 		return rc;
 	}
-	return rules_apply(d->rules, &op);
+	rc = rules_apply(d->rules, &op);
+	if (rc == 0)
+		conf_sync_applied(d, &op); /* corosync.conf: host file, membership */
+	return rc;
 }
 
 static int hook_state_encode(void *ctx, struct buf *out)
@@ -114,6 +118,7 @@ static int hook_state_load(void *ctx, const uint8_t *p, size_t n)
 	if (rc < 0)
 		return rc;
 	rules_load(d->rules, t);
+	conf_sync_start(d); /* the snapshot may bring a new corosync.conf */
 	return 0;
 }
 
