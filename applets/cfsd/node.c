@@ -1135,3 +1135,63 @@ void node_free(struct node *n)
 	buf_free(&n->scratch);
 	free(n);
 }
+
+int node_set_nodes(struct node *n, const struct cluster_conf *cc)
+{
+	struct raft_node_cfg rn[NODE_NODES_MAX];
+	struct udp_peer up[NODE_NODES_MAX];
+	struct peer_info old[NODE_NODES_MAX];
+	size_t i, j, np = 0, nold = n->n_peers;
+	int rc;
+
+	if (!n->cluster)
+		return -ENOTCONN;
+	if (cc->n_nodes == 0 || cc->n_nodes > NODE_NODES_MAX)
+		return -EINVAL;
+	for (i = 0; i < cc->n_nodes; i++) {
+		rn[i].id = cc->nodes[i].nodeid;
+		rn[i].votes = cc->nodes[i].votes;
+		if (cc->nodes[i].nodeid != n->conf.self && cc->nodes[i].addr[0]) {
+			up[np].id = cc->nodes[i].nodeid;
+			up[np].addr = cc->nodes[i].addr[0];
+			up[np].port = 0;
+			np++;
+		}
+	}
+	rc = raft_set_nodes(n->raft, rn, cc->n_nodes);
+	if (rc < 0)
+		return rc;
+	if (n->udp) {
+		rc = udp_set_peers(n->udp, up, np);
+		if (rc < 0)
+			log_err("membership: peer addresses refused: %s", cfs_strerror(rc));
+	}
+	memcpy(old, n->peers, nold * sizeof(old[0]));
+	for (i = 0; i < cc->n_nodes; i++) {
+		struct peer_info *pi = &n->peers[i];
+
+		memset(pi, 0, sizeof(*pi)); /* expected 0: wait for its next HELLO */
+		pi->id = cc->nodes[i].nodeid;
+		pi->votes = cc->nodes[i].votes;
+		pi->name = cc->nodes[i].name;
+		pi->addr = cc->nodes[i].addr[0];
+		for (j = 0; j < nold; j++) {
+			if (old[j].id == pi->id) {
+				pi->last_heard = old[j].last_heard;
+				pi->last_sent = old[j].last_sent;
+			}
+		}
+	}
+	n->n_peers = cc->n_nodes;
+	for (j = 0; j < nold; j++)
+		if (n->msg && !corosync_conf_node_by_id(cc, old[j].id))
+			msg_forget(n->msg, old[j].id);
+	/* a configuration reload recalculates with decrease allowed */
+	n->qconf.expected_votes = cc->expected_votes;
+	n->qconf.two_node = cc->two_node;
+	n->qstate.expected = cc->expected_votes;
+	n->qstate.quorum = 0;
+	quorum_refresh(n);
+	log_info("membership: %zu nodes, expected votes %u", cc->n_nodes, cc->expected_votes);
+	return 0;
+}

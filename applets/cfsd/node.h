@@ -197,4 +197,14 @@ struct node_status {
 };
 void node_status(const struct node *n, struct node_status *st);
 
+/* Membership change (a committed corosync.conf, single-server change):
+ * the nodelist of cc becomes the consensus configuration
+ * (raft_set_nodes), the transport's peer list and the quorum settings
+ * (expected votes from the new nodelist, quorum recomputed with decrease
+ * allowed, as corosync does on a configuration reload).  cc's strings are
+ * borrowed until the next call or node_free().  A node missing from cc
+ * no longer counts; if it is this node, it becomes a learner.
+ * 0, -ENOTCONN (local mode), -EINVAL (bad nodelist). */
+int node_set_nodes(struct node *n, const struct cluster_conf *cc);
+
 #endif /* APPLETS_CFSD_NODE_H */
