@@ -59,6 +59,7 @@ extern char *crypt(const char *key, const char *salt) __attribute__((weak));
 #define JOIN_CHECK_SEC  2.0
 #define JOIN_TIMEOUT_MS 30000
 #define API             "/api2/json/cluster"
+#define NODES           API "/config/nodes/"
 
 struct join_req {
 	struct cfsd *d;
@@ -549,9 +550,9 @@ static void handler(void *ctx, struct http_conn *c, const struct http_req *req)
 		buf_free(&b);
 	} else if (!strcmp(req->method, "GET") && !strcmp(p, API "/status")) {
 		get_status(d, c);
-	} else if (!strcmp(req->method, "POST") && !strncmp(p, API "/config/nodes/", 28) && p[28] &&
-	           !strchr(p + 28, '/')) {
-		post_join(d, c, req, p + 28);
+	} else if (!strcmp(req->method, "POST") && !strncmp(p, NODES, strlen(NODES)) &&
+	           p[strlen(NODES)] && !strchr(p + strlen(NODES), '/')) {
+		post_join(d, c, req, p + strlen(NODES));
 	} else if (!strncmp(p, API, strlen(API))) {
 		reply_error(c, 501, "Method not implemented");
 	} else {
