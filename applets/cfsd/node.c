@@ -908,6 +908,13 @@ int node_start(struct node *n)
 	rc = raft_start(n->raft, n->cluster ? n->commit_hint : UINT64_MAX, now_ms(n));
 	if (rc < 0)
 		return rc;
+	/* Local mode: the requests remembered are other nodes' or earlier
+	 * runs' (a node that left a cluster keeps its journal), and this
+	 * run's (origin, epoch, counter) may equal one of them: a new write
+	 * would be skipped as a retry.  Only this run's requests can be
+	 * retried here. */
+	if (!n->cluster)
+		dedup_clear(n);
 	n->was_quorate = node_quorate(n);
 	n->was_leader = raft_leader(n->raft);
 	ev_timer_init(&n->tick, tick_cb, TICK_SEC, TICK_SEC);
