@@ -52,9 +52,12 @@ expect "keygen only as root" 1 "Error: Authorization key must be generated as ro
 # --- create
 expect "create with a bad cluster name" 1 "clustername" pv create "bad_name!" --link0 "$IP"
 mkdir -p "$ROOT/etc/corosync"
+echo "before the cluster" >"$T/before.txt"
+cfs cfs-put before.txt <"$T/before.txt"
 check "create lab" pv create lab --link0 "$IP"
 same "create prints Proxmox's lines" "Writing corosync config to /etc/pve/corosync.conf
 Restart corosync and cluster filesystem" "$(cat "$T/out")"
+check "the tree held before create is kept" cmp "$T/before.txt" <(cfs cfs-cat before.txt)
 same "authkey: 256 bytes, mode 0400" "256 400" "$(stat -c '%s %a' "$ROOT/etc/corosync/authkey" 2>&1)"
 cat >"$T/want.conf" <<EOF
 logging {
