@@ -16,6 +16,8 @@ check "node01: one-node cluster, quorate" grep -q '^Quorate:          Yes' "$T/s
 check "node01: link0 fell back to its address" grep -q "ring0_addr: $(node_addr 1)" \
 	"$(node_root 1)/etc/corosync/corosync.conf"
 
+echo "node02 alone" >"$T/mine.txt"
+on 2 cfs-put mine.txt <"$T/mine.txt"
 for i in 2 3; do
 	check "add node0$i with token and fingerprint" join "$i" 1
 	check "node0$i: waiting for quorum...OK" has "waiting for quorum...OK" "$T/join.$i"
@@ -23,6 +25,8 @@ for i in 2 3; do
 	check "node0$i: backup of the old tree" test -d "$(node_root "$i")/var/lib/cfsd-backup"
 done
 [ "$FAIL" = 0 ] || cat "$T/join.2" "$T/join.3"
+check "node02's old tree is in its backup" sh -c "cmp -s '$T/mine.txt' $(node_root 2)/var/lib/cfsd-backup/config-*/mine.txt"
+check "node02's old tree is not in the cluster's" sh -c "! '$CFSBOX' cfs-cat mine.txt --root '$(node_root 2)' 2>/dev/null"
 
 status_ok() { # status_ok I NODES EXPECTED QUORUM
 	local f=$T/status.$1

@@ -80,9 +80,11 @@ expect_fail "duplicate address" "corosync: address '$H' already used on link rin
 	pv 3 add "$H" --fingerprint "$FP" --token "$(pv 1 token)" --link0 "$H" --force
 check "duplicate address: nothing changed" unchanged 3
 
-# a join with the root password works
+# a join with the root password works; the backups of old trees: 10 kept
+for k in $(seq 1 12); do mkdir -p "$(node_root 3)/var/lib/cfsd-backup/config-$k"; done
 check "join node03 with the root password" \
 	sh -c "echo right-password | ip netns exec $(node_ns 3) '$CFSBOX' pvecm add '$H' --fingerprint '$FP' --root '$(node_root 3)'"
+check "10 backups kept, the oldest removed" sh -c "[ \$(ls '$(node_root 3)/var/lib/cfsd-backup' | wc -l) = 10 ] && [ ! -e '$(node_root 3)/var/lib/cfsd-backup/config-3' ] && [ -e '$(node_root 3)/var/lib/cfsd-backup/config-12' ]"
 check "3 nodes after the password join" wait_until 10 sh -c "'$CFSBOX' pvecm status --root '$(node_root 1)' | grep -q '^Nodes:            3\$'"
 
 # target without quorum: node02 and node03 down, node01 alone of 3
