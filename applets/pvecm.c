@@ -1150,10 +1150,10 @@ static int read_line_tty(const char *prompt, bool echo, char *out, size_t size)
 	}
 	if (!fgets(out, (int)size, stdin))
 		out[0] = 0;
-	if (tty) {
+	if (tty)
 		tcsetattr(0, TCSAFLUSH, &old);
-		fputc('\n', stderr);
-	}
+	if (!echo || !isatty(0))
+		fputc('\n', stderr); /* the answer's newline was not echoed */
 	n = strlen(out);
 	while (n && (out[n - 1] == '\n' || out[n - 1] == '\r'))
 		out[--n] = 0;

@@ -2,7 +2,7 @@
 # tests/cluster/13-pvecm-api.sh - the JSON API on the TLS port 8006 of every
 # member: GET /api2/json/cluster/config/join (nodelist with pve_fp, the
 # fingerprints of the node certificates), GET /api2/json/cluster/status,
-# apiversion; errors in Proxmox's shape; a standalone node does not listen.
+# apiversion; errors in Proxmox's shape.
 # Uses curl -k and jq; the served certificate is compared with openssl.
 # shellcheck disable=SC2317
 . "$(dirname "$0")/lib.sh"
