@@ -79,7 +79,9 @@ struct raft {
 	uint64_t term_start; /* leader: index of its no-op */
 	uint64_t now;
 	bool started;
-	int err; /* sticky persist failure */
+	int err;               /* sticky persist failure */
+	uint64_t split_brains; /* APPENDs from another leader of our term */
+	uint32_t split_peer;   /* the last such leader */
 	uint64_t election_deadline;
 	uint64_t heartbeat_due;
 	uint64_t became_leader_ms;
@@ -860,8 +862,12 @@ static int on_append(struct raft *r, struct peer *p, const struct raft_msg *m)
 		return 0;
 	}
 	if (r->role == RAFT_LEADER) {
-		log_err("node %u: node %u claims to lead term %llu too", r->self, p->id,
-		        (unsigned long long)m->term);
+		/* Two leaders of one term: only possible after raft_set_expected()
+		 * let a minority elect one.  The caller decides who yields. */
+		r->split_brains++;
+		r->split_peer = p->id;
+		log_every(5, LOG_LVL_ERR, "node %u: node %u claims to lead term %llu too", r->self,
+		          p->id, (unsigned long long)m->term);
 		return 0;
 	}
 	if (accept_leader(r, p) < 0)
@@ -1468,6 +1474,8 @@ void raft_status(const struct raft *r, uint64_t now_ms, struct raft_status *st)
 	st->quorum = quorum_at(r, now_ms);
 	st->expected_votes = expected_votes(r);
 	st->expected_override = r->expected_override;
+	st->split_brains = r->split_brains;
+	st->split_peer = r->split_peer;
 	st->active_votes = active_votes(r, now_ms);
 	st->commit_index = r->commit;
 	st->applied_index = r->applied;

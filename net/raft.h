@@ -303,6 +303,9 @@ struct raft_status {
 	uint32_t quorum;
 	uint32_t expected_votes;    /* effective, override included */
 	uint32_t expected_override; /* raft_set_expected value, 0: none */
+	uint64_t split_brains;      /* leader: APPENDs seen from another leader of its term
+	                               (possible only after raft_set_expected) */
+	uint32_t split_peer;        /* the last such leader */
 	uint32_t total_votes;       /* configured */
 	uint32_t active_votes;
 	uint64_t commit_index;

@@ -69,6 +69,7 @@ struct cfsd {
 	uint32_t epoch;         /* boot epoch, from <state_dir>/epoch */
 	uint64_t applied;       /* index of the last entry applied to the tree */
 	bool replay_slow;       /* recovery must go through raft (see store_glue.c) */
+	bool conf_seeded;       /* the tree's corosync.conf was checked (store_glue.c) */
 	int broken;             /* 0, or why cfsd became read-only */
 	uint64_t starttime;     /* epoch seconds */
 	uint64_t replayed;      /* entries applied during recovery */

@@ -112,6 +112,8 @@ struct node {
 	uint32_t vote;
 	uint64_t applied_index, applied_term;
 	uint32_t rng;
+	bool override_used; /* `pvecm expected` lowered the quorum in this run */
+	bool resyncing;     /* hooks->resync was called */
 
 	struct delayed *delayed; /* tests: datagrams waiting for CFS_TEST_DELAY_MS */
 	struct buf scratch;
@@ -675,6 +677,28 @@ static void send_hello(struct node *n)
 			app_send(n, n->peers[i].id, NODE_MSG_HELLO, h, sizeof(h));
 }
 
+/* Two leaders of one term after `pvecm expected` split the quorum: the
+ * node that lowered its expected votes yields.  Raft cannot merge two
+ * logs written under the same term, so it takes the cluster's tree
+ * anew; its own is kept aside by the daemon (hooks->resync). */
+static void split_brain_check(struct node *n)
+{
+	struct raft_status *st;
+
+	if (!n->override_used || n->resyncing || !n->hooks->resync)
+		return;
+	st = xmalloc(sizeof(*st));
+	raft_status(n->raft, now_ms(n), st);
+	if (st->split_brains) {
+		n->resyncing = true;
+		log_err("node %u leads the same term %llu: this node ran on lowered expected "
+		        "votes, so its changes since then yield to the cluster's",
+		        st->split_peer, (unsigned long long)st->term);
+		n->hooks->resync(n->ctx);
+	}
+	free(st);
+}
+
 static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct node *n = container_of(w, struct node, tick);
@@ -709,6 +733,7 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 	q = node_quorate(n);
 	leader = raft_leader(n->raft);
+	split_brain_check(n);
 	if (q != n->was_quorate || leader != n->was_leader) {
 		if (q != n->was_quorate && n->cluster)
 			log_info("%s", q ? "node has quorum" : "node lost quorum");
@@ -1041,6 +1066,11 @@ bool node_quorate(const struct node *n)
 	return raft_quorate(n->raft, now_ms(n));
 }
 
+bool node_leader_ready(const struct node *n)
+{
+	return raft_leader_ready(n->raft);
+}
+
 bool node_is_cluster(const struct node *n)
 {
 	return n->cluster;
@@ -1069,6 +1099,7 @@ int node_set_expected(struct node *n, uint32_t votes, char *err, size_t errlen)
 		return rc;
 	}
 	raft_set_expected(n->raft, votes);
+	n->override_used = true;
 	log_warn("expected votes set to %u by an administrator: quorum is now %u (unsafe)", votes,
 	         n->qstate.quorum);
 	return 0;

@@ -106,6 +106,9 @@ struct node_hooks {
 	int (*next_epoch)(void *ctx, uint32_t *epoch);
 	/* quorum or leadership changed (for logging and .members) */
 	void (*changed)(void *ctx);
+	/* this node must give up its log and tree and take the cluster's
+	 * (two leaders of one term after `pvecm expected`); NULL: never */
+	void (*resync)(void *ctx);
 };
 
 /* Called once with the result of node_submit(): 0 or -errno from applying
@@ -162,6 +165,8 @@ void node_applied(const struct node *n, uint64_t *index, uint64_t *term);
 
 bool node_quorate(const struct node *n);
 bool node_is_cluster(const struct node *n);
+/* this node leads and its term's no-op is committed */
+bool node_leader_ready(const struct node *n);
 
 /* `pvecm expected N`: corosync's acceptance rule, then raft's quorum.
  * 0 or -EINVAL with corosync's reason in err. */

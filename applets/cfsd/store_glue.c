@@ -172,6 +172,19 @@ static int hook_next_epoch(void *ctx, uint32_t *epoch)
 	return rc;
 }
 
+/* Split brain after `pvecm expected`: restart in place with the state
+ * directory moved aside (kept for the admin), as a node that joins. */
+static void hook_resync(void *ctx)
+{
+	struct cfsd *d = ctx;
+
+	log_err("%s: moving the state aside and taking the cluster's tree", d->state_dir);
+	d->restart = 0x100 | IPC_RELOAD_JOIN;
+	d->stopping = true;
+	ipc_server_stop_accepting(d->ipc);
+	ev_break(d->loop, EVBREAK_ALL);
+}
+
 static const struct node_hooks hooks = {
 	.persist = hook_persist,
 	.apply = hook_apply,
@@ -179,6 +192,7 @@ static const struct node_hooks hooks = {
 	.state_load = hook_state_load,
 	.snapshot_durable = hook_snapshot_durable,
 	.next_epoch = hook_next_epoch,
+	.resync = hook_resync,
 };
 
 /* ---------------------------------------------------------------- recovery */
@@ -492,6 +506,47 @@ void store_glue_submit(struct cfsd *d, struct ipc_client *c, uint32_t id, const 
 	buf_free(&b);
 }
 
+static void seeded_cb(void *ctx, int rc)
+{
+	struct cfsd *d = ctx;
+
+	if (rc == 0)
+		log_info("corosync.conf: the host file is now the cluster's (config_version %llu)",
+		         (unsigned long long)d->cc.config_version);
+	else if (rc != -EEXIST)
+		d->conf_seeded = false; /* try again */
+}
+
+/* A cluster whose tree has no corosync.conf yet (nodes set up by hand, as
+ * pmxcfs imports /etc/corosync/corosync.conf into a new database): the
+ * leader puts the host file in the tree, once. */
+static void seed_conf(struct cfsd *d)
+{
+	struct op op = { 0 };
+	struct buf b = { 0 };
+	char *text = NULL;
+	size_t len = 0;
+
+	if (!d->cluster || d->conf_seeded || !node_leader_ready(d->node))
+		return;
+	d->conf_seeded = true;
+	if (tree_lookup(rules_tree(d->rules), "corosync.conf"))
+		return;
+	if (path_read_file(d->conf_path, CFS_FILE_MAX, &text, &len) < 0)
+		return;
+	op.type = OP_PUT;
+	op.flags = OP_F_EXCL;
+	op.writer = d->nodeid;
+	op.mtime = (uint32_t)time(NULL);
+	op.path = "corosync.conf";
+	op.data = (const uint8_t *)text;
+	op.len = (uint32_t)len;
+	op_encode(&op, &b);
+	node_submit(d->node, b.p, b.len, seeded_cb, d);
+	buf_free(&b);
+	free(text);
+}
+
 void store_glue_flush(struct cfsd *d)
 {
 	int rc, rounds;
@@ -516,6 +571,7 @@ void store_glue_flush(struct cfsd *d)
 	if (d->broken && node_dirty(d->node))
 		node_sync_failed(d->node, d->broken);
 	node_trim(d->node);
+	seed_conf(d);
 	maybe_compact(d);
 }
 
