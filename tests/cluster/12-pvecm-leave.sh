@@ -31,6 +31,14 @@ sed "s/config_version: $((V + 1))/config_version: $V/" "$T/new.conf" >"$T/old.co
 expect_fail "lower config_version refused" "" on 1 cfs-put corosync.conf <"$T/old.conf"
 printf 'totem {\n  version 2\n' >"$T/bad.conf"
 expect_fail "a file that does not parse is refused" "" on 1 cfs-put corosync.conf <"$T/bad.conf"
+# two nodes added at once: membership changes go one node at a time
+awk -v v=$((V + 2)) '
+	/config_version:/ { sub(/[0-9]+$/, v) }
+	/^nodelist \{/ { print; print "  node {\n    name: x1\n    nodeid: 8\n    quorum_votes: 1\n    ring0_addr: 192.0.2.8\n  }\n  node {\n    name: x2\n    nodeid: 9\n    quorum_votes: 1\n    ring0_addr: 192.0.2.9\n  }"; next }
+	{ print }' "$T/new.conf" >"$T/two.conf"
+check "the two-node file parses (corosync grammar)" grep -q 'name: x2' "$T/two.conf"
+expect_fail "adding two nodes at once is refused" "" on 1 cfs-put corosync.conf <"$T/two.conf"
+check "the refusal says one node at a time" grep -q "add or remove one node at a time" "$(node_root 1).log"
 check "refusals changed nothing" cmp -s "$T/new.conf" <(on 1 cfs-cat corosync.conf)
 check "the refusal is logged with its reason" grep -q "not higher than the current" "$(node_root 1).log"
 
@@ -50,5 +58,13 @@ check "node03's write is not in the cluster" sh -c "! '$CFSBOX' cfs-cat alone.tx
 echo "still" >"$T/still.txt"
 check "the cluster still writes" on 1 cfs-put still.txt <"$T/still.txt"
 check "node02 gets it" wait_until 5 same_content 2 still.txt "$T/still.txt"
+
+# leave without quorum: refused, then forced
+kill_node 2
+check "node01 alone of two: not quorate" wait_until 15 sh -c "! '$CFSBOX' quorum-check -q --root '$(node_root 1)'"
+expect_fail "leave without quorum is refused" "cluster not ready - no quorum?" pv 1 leave
+check "leave --force without quorum" pv 1 leave --force
+check "node01: local mode after a forced leave" is_local_mode 1
+check "node01 keeps its files" same_content 1 still.txt "$T/still.txt"
 
 finish
