@@ -5,7 +5,7 @@
 # without a terminal, wrong root password, target without quorum.  Then a
 # join with the root password (checked with crypt() against the target's
 # shadow file) succeeds.
-# shellcheck disable=SC2317
+# shellcheck disable=SC2317,SC2034
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pvecm_lib.sh"
 

@@ -10,7 +10,7 @@
 #	cluster_of I     "cluster" field of node I's IPC_OP_CLUSTER answer (via pvecm status)
 #	create_join NAME I...  create NAME on the first node, then join the others
 #	                 with a fresh token each and the pinned fingerprint
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034
 
 pv_name() { printf 'node%02d' "$1"; }
 
