@@ -13,7 +13,10 @@ command -v curl >/dev/null && command -v jq >/dev/null || {
 	exit 77
 }
 pv_up 3
-check "create and join 3 nodes" create_join api 1 2 3
+check "create and join node02" create_join api 1 2
+check "node02 listens once it has its certificate" wait_until 10 sh -c \
+	"ip netns exec $(node_ns 2) curl -sk --max-time 2 -o /dev/null https://$(node_addr 2):8006/"
+check "node03 joins through node02 (a follower: the writes are forwarded)" join 3 2
 check "3 nodes" wait_until 10 sh -c "'$CFSBOX' pvecm status --root '$(node_root 1)' | grep -q '^Nodes:            3\$'"
 
 api() { # api I PATH [curl args]: from node I's namespace to node I's listener
