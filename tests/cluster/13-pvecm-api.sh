@@ -64,6 +64,10 @@ check "an API path not implemented is 501" test "$code" = 501
 code=$(api 1 /api2/json/cluster/config/nodes/x -o "$T/err.json" -w '%{http_code}' -X POST -H 'Content-Type: application/json' -d '{}')
 check "a join without credentials is 401" test "$code" = 401
 check "errors carry a message" test -n "$(jq -r .message "$T/err.json")"
+code=$(api 1 /api2/json/cluster/config/nodes/x -o "$T/err.json" -w '%{http_code}' -X POST \
+	--data-urlencode 'token=cfsjoin-wrong' --data-urlencode 'new_node_ip=192.0.2.7')
+check "a form-encoded join is read (wrong token: 401)" test "$code" = 401
+check "the message names the token" grep -q "invalid join token" "$T/err.json"
 
 # kill two nodes: status says not quorate
 kill_node 2
