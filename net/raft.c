@@ -935,11 +935,15 @@ static int on_append_resp(struct raft *r, struct peer *p, const struct raft_msg 
 	if (m->success) {
 		if (m->index > last)
 			return 0; /* not something we sent */
-		if (p->inflight)
-			p->inflight--;
-		p->progressed = true;
-		if (m->index > p->match)
+		/* Only an answer that moves match counts: a heartbeat's answer
+		 * (index == match) must neither free an in-flight slot nor count
+		 * as progress, or a lost acknowledgement is never resent. */
+		if (m->index > p->match) {
 			p->match = m->index;
+			p->progressed = true;
+			if (p->inflight)
+				p->inflight--;
+		}
 		if (p->probe) {
 			p->probe = false;
 			p->inflight = 0;
