@@ -609,6 +609,8 @@ cmd_bench() {
 			"$D/host/lib/libmbedtls.a" "$D/host/lib/libev.a" -lm || die "cfs-bench build failed"
 	fi
 	CFSBOX="$TOP/cfsbox" bash tests/bench/bench.sh "$@"
+	echo
+	CFSBOX="$TOP/cfsbox" bash tests/bench/cluster.sh
 }
 
 # ---------------------------------------------------------------- main

@@ -10,6 +10,10 @@
  * file of its own instead.  With --wait-read PATH it only waits until
  * a READ of PATH is answered (retrying the connection every 0.2 ms) and
  * prints {"answered_ns":<CLOCK_REALTIME ns>} (cold start measurement).
+ * With --peer-socket PATH (another node's cfsd), after every write the
+ * client polls that node until the new content is there, and adds
+ * "visible_p50_ms"/"visible_p99_ms": time from the write's answer to
+ * its visibility on the other node.
  * Otherwise prints one JSON line:
  *	{"ops":N,"clients":C,"size":S,"seconds":T,"ops_per_s":R,
  *	 "p50_ms":..,"p99_ms":..,"max_ms":..,"errors":E}
@@ -32,6 +36,7 @@ struct worker {
 	int k;
 	long ops;
 	double *lat_ms; /* ops entries */
+	double *vis_ms; /* with --peer-socket: ops entries */
 	long errors;
 	int first_err;
 };
@@ -41,6 +46,7 @@ static char prefix[1024] = "bench";
 static long size = 300;
 static int do_read;
 static const char *wait_read;
+static char peer[4096];
 
 static int wait_first_read(void)
 {
@@ -83,7 +89,7 @@ static void *run(void *arg)
 	struct worker *w = arg;
 	struct buf rep = { 0 };
 	char path[CFS_PATH_MAX];
-	struct ipc_conn *c;
+	struct ipc_conn *c, *pc = NULL;
 	char *data = malloc((size_t)size + 1);
 	double t;
 	long i;
@@ -97,6 +103,8 @@ static void *run(void *arg)
 		free(data);
 		return NULL;
 	}
+	if (peer[0] && ipc_connect(peer, 5000, &pc) < 0)
+		pc = NULL;
 	snprintf(path, sizeof(path), "%s/%d", prefix, w->k);
 	rc = ipc_call_path(c, IPC_OP_MKDIR, 0, 0, path, NULL, NULL, 0, NULL);
 	if (do_read) {
@@ -116,6 +124,23 @@ static void *run(void *arg)
 			rc = ipc_call_path(c, IPC_OP_PUT, 0, 0, path, NULL, data, (size_t)size,
 			                   NULL);
 		w->lat_ms[i] = (now() - t) * 1e3;
+		if (rc == 0 && pc) {
+			double t1 = now();
+
+			for (;;) { /* until the peer shows this op's content */
+				int prc = ipc_call_path(pc, IPC_OP_READ, 0, 0, path, NULL, NULL, 0,
+				                        &rep);
+
+				if (prc == 0 && rep.len >= sizeof(i) &&
+				    !memcmp(rep.p, &i, sizeof(i)))
+					break;
+				if (now() - t1 > 5) {
+					rc = -ETIMEDOUT;
+					break;
+				}
+			}
+			w->vis_ms[i] = (now() - t1) * 1e3;
+		}
 		if (rc < 0) {
 			if (!w->errors)
 				w->first_err = rc;
@@ -125,6 +150,7 @@ static void *run(void *arg)
 		}
 	}
 	ipc_close(c);
+	ipc_close(pc);
 	buf_free(&rep);
 	free(data);
 	return NULL;
@@ -148,6 +174,7 @@ int main(int argc, char **argv)
 		{ "prefix", required_argument, NULL, 'p' },
 		{ "wait-read", required_argument, NULL, 'w' },
 		{ "read", no_argument, NULL, 'R' },
+		{ "peer-socket", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	long ops = 10000, i, j, n, errors = 0;
@@ -183,6 +210,9 @@ int main(int argc, char **argv)
 		case 'w':
 			wait_read = optarg;
 			break;
+		case 'P':
+			snprintf(peer, sizeof(peer), "%s", optarg);
+			break;
 		default:
 			fprintf(stderr, "usage: cfs-bench [--root DIR | --socket PATH] [--ops N] "
 			                "[--size BYTES] [--clients C] [--prefix PATH] [--read]\n");
@@ -210,6 +240,7 @@ int main(int argc, char **argv)
 		w[i].k = (int)i;
 		w[i].ops = ops / clients + (i < ops % clients);
 		w[i].lat_ms = calloc((size_t)w[i].ops + 1, sizeof(double));
+		w[i].vis_ms = calloc((size_t)w[i].ops + 1, sizeof(double));
 	}
 	t0 = now();
 	for (i = 0; i < clients; i++)
@@ -227,6 +258,21 @@ int main(int argc, char **argv)
 		free(w[i].lat_ms);
 	}
 	qsort(all, (size_t)n, sizeof(double), cmp);
+	if (peer[0]) {
+		double *vis = calloc((size_t)ops, sizeof(double));
+		long m = 0;
+
+		for (i = 0; i < clients; i++) {
+			for (j = 0; j < w[i].ops; j++)
+				vis[m++] = w[i].vis_ms[j];
+		}
+		qsort(vis, (size_t)m, sizeof(double), cmp);
+		printf("{\"visible_p50_ms\":%.3f,\"visible_p99_ms\":%.3f}\n", vis[m / 2],
+		       vis[(m * 99) / 100]);
+		free(vis);
+	}
+	for (i = 0; i < clients; i++)
+		free(w[i].vis_ms);
 	printf("{\"ops\":%ld,\"clients\":%d,\"size\":%ld,\"seconds\":%.3f,\"ops_per_s\":%.0f,"
 	       "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,\"errors\":%ld%s%s%s}\n",
 	       ops, clients, size, secs, ops / secs, all[n / 2], all[(n * 99) / 100], all[n - 1],
