@@ -113,6 +113,7 @@ struct node {
 	uint64_t applied_index, applied_term;
 	uint32_t rng;
 	bool override_used; /* `pvecm expected` lowered the quorum in this run */
+	int fail_rc;        /* fail every pending write with this (then 0) */
 	bool resyncing;     /* hooks->resync was called */
 
 	struct delayed *delayed; /* tests: datagrams waiting for CFS_TEST_DELAY_MS */
@@ -323,11 +324,32 @@ static void propose(struct node *n, const uint8_t *entry, size_t len, uint32_t o
 	if (dedup_has(n, origin, req) || proposed_lately(n, origin, req))
 		return;
 	rc = raft_propose(n->raft, entry, (uint32_t)len, NULL);
+	if (rc < 0 && rc == raft_error(n->raft) && !n->broken) {
+		/* the journal refused the entry (disk full, I/O error): the
+		 * writes waiting now get that error (fail_pending(), called
+		 * where no pending is in use), later ones EROFS */
+		n->broken = rc;
+		n->fail_rc = rc;
+		held_drop(n);
+		return;
+	}
 	if (rc == 0) {
 		n->proposed[n->proposed_head][0] = origin;
 		n->proposed[n->proposed_head][1] = req;
 		n->proposed_head = (n->proposed_head + 1) % PROPOSED_RING;
 	}
+}
+
+static void fail_pending(struct node *n)
+{
+	struct pending *p;
+	int rc = n->fail_rc;
+
+	if (!rc)
+		return;
+	n->fail_rc = 0;
+	while ((p = n->pending))
+		pending_done(n, p, rc);
 }
 
 /* Send (or propose) a pending write to the current leader. */
@@ -337,8 +359,8 @@ static void pending_try(struct node *n, struct pending *p)
 
 	p->next_try = ev_now(n->loop) + RETRY_SEC;
 	if (leader == n->conf.self) {
-		propose(n, p->entry.p, p->entry.len, n->conf.self, p->req);
 		p->sent_to = 0;
+		propose(n, p->entry.p, p->entry.len, n->conf.self, p->req); /* may set fail_rc */
 	} else if (leader && n->msg) {
 		app_send(n, leader, NODE_MSG_FWD, p->entry.p, p->entry.len);
 		p->sent_to = leader;
@@ -578,6 +600,7 @@ static void deliver_cb(void *ctx, uint32_t from, const uint8_t *p, size_t len)
 		if (raft_leader(n->raft) != n->conf.self)
 			return; /* the origin retries with the new leader */
 		propose(n, p + 1, len - 1, get_le32(p + 2), get_le64(p + 6));
+		fail_pending(n);
 		break;
 	case NODE_MSG_HELLO:
 		if (len < 1 + 4 + 1 + 8)
@@ -730,7 +753,10 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 			pending_done(n, p, -EACCES); /* lost quorum while waiting */
 		else if (now >= p->next_try || (p->sent_to && p->sent_to != raft_leader(n->raft)))
 			pending_try(n, p);
+		if (n->fail_rc)
+			break;
 	}
+	fail_pending(n);
 	q = node_quorate(n);
 	leader = raft_leader(n->raft);
 	split_brain_check(n);
@@ -984,6 +1010,7 @@ void node_submit(struct node *n, const uint8_t *op, size_t len, node_done_fn *cb
 	n->pending = p;
 	n->n_pending++;
 	pending_try(n, p);
+	fail_pending(n);
 }
 
 int node_replay_entry(struct node *n, uint64_t index, uint64_t term, const uint8_t *p, size_t len)
