@@ -376,24 +376,43 @@ void cluster_ops_request(struct cfsd *d, struct ipc_client *c, const struct ipc_
 	}
 }
 
+/* The corosync.conf versions applied since the last loop turn, in order:
+ * each is one membership step (a forced rejoin is a removal, then an
+ * addition; both must reach the node). */
+#define CONF_QUEUE 16
+static struct buf conf_queue[CONF_QUEUE];
+static size_t conf_queued;
+
 static void resync_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	const struct tree_node *f;
 	struct cfsd *d = ext.d;
+	size_t i;
 
 	(void)loop;
 	(void)w;
 	(void)revents;
-	if (!cluster_is_active(d) || d->stopping)
-		return;
-	f = tree_lookup(rules_tree(d->rules), "corosync.conf");
-	if (f && f->type == TREE_FILE && f->size)
-		membership(d, f->data, f->size);
+	for (i = 0; i < conf_queued; i++) {
+		if (cluster_is_active(d) && !d->stopping)
+			membership(d, conf_queue[i].p, conf_queue[i].len);
+		buf_free(&conf_queue[i]);
+	}
+	conf_queued = 0;
 }
 
 void cluster_membership_later(struct cfsd *d)
 {
+	const struct tree_node *f = tree_lookup(rules_tree(d->rules), "corosync.conf");
+
 	ext.d = d;
+	if (!f || f->type != TREE_FILE || !f->size)
+		return;
+	if (conf_queued == CONF_QUEUE) {
+		buf_free(&conf_queue[0]);
+		memmove(conf_queue, conf_queue + 1, (CONF_QUEUE - 1) * sizeof(conf_queue[0]));
+		memset(&conf_queue[CONF_QUEUE - 1], 0, sizeof(conf_queue[0]));
+		conf_queued--;
+	}
+	buf_put(&conf_queue[conf_queued++], f->data, f->size);
 	if (!ev_is_active(&ext.resync)) {
 		ev_timer_init(&ext.resync, resync_cb, 0, 0);
 		ev_timer_start(d->loop, &ext.resync);
