@@ -150,6 +150,12 @@ static int epoch_bump(struct cfsd *d, uint32_t *out)
 	if (path_read_file(path, 64, &old, NULL) == 0) {
 		e = strtoull(old, NULL, 10);
 		free(old);
+	} else {
+		/* a fresh state directory (first start, or a node that joins
+		 * again after a reinstall under its old node id): start from
+		 * the clock, so that it is larger than the epochs of the
+		 * earlier lives the peers remember (replay window, requests) */
+		e = (unsigned long long)time(NULL);
 	}
 	if (e >= UINT32_MAX)
 		return -EOVERFLOW;
