@@ -343,6 +343,55 @@ int cluster_lib_addnode(const char *text, size_t len, const char *name, uint32_t
 	return rc;
 }
 
+int cluster_lib_force_node(const char *text, size_t len, const char *name, uint32_t nodeid,
+                           uint32_t votes, struct buf *out, uint32_t *nodeid_out, char *warn,
+                           size_t warnlen)
+{
+	struct corosync_conf *c;
+	struct cluster_conf cc;
+	const struct cluster_conf_node *n = NULL;
+	uint32_t id = 0, v = 0;
+	size_t i;
+	int rc;
+
+	rc = load(text, len, &c, warn, warnlen);
+	if (rc < 0)
+		return rc;
+	rc = corosync_conf_cluster(c, &cc, warn, warnlen);
+	if (rc < 0) {
+		corosync_conf_free(c);
+		return rc;
+	}
+	for (i = 0; i < cc.n_nodes && !n; i++)
+		if (cc.nodes[i].name && !strcmp(cc.nodes[i].name, name))
+			n = &cc.nodes[i];
+	if (n) {
+		id = n->nodeid;
+		v = n->votes;
+	}
+	corosync_conf_cluster_free(&cc);
+	if (!n) {
+		corosync_conf_free(c);
+		return 0;
+	}
+	if ((nodeid && nodeid != id) || votes != v) {
+		snprintf(warn, warnlen, "can't add existing node '%s'", name);
+		corosync_conf_free(c);
+		return -EEXIST;
+	}
+	rc = corosync_conf_remove_node(c, name, warn, warnlen);
+	if (rc == 0)
+		rc = corosync_conf_bump_version(c, NULL, warn, warnlen);
+	if (rc == 0) {
+		corosync_conf_write(c, out);
+		*nodeid_out = id;
+		snprintf(warn, warnlen, "forcing overwrite of configured node '%s'", name);
+		rc = 1;
+	}
+	corosync_conf_free(c);
+	return rc;
+}
+
 int cluster_lib_delnode(const char *text, size_t len, const char *who, struct buf *out,
                         char *name_out, size_t name_size, char *err, size_t errlen)
 {

@@ -68,6 +68,17 @@ int cluster_lib_crypt_sha256(const char *key, const char *setting, char *out, si
 int cluster_lib_addnode(const char *text, size_t len, const char *name, uint32_t nodeid,
                         uint32_t votes, const char *const addr[COROSYNC_CONF_LINKS],
                         struct buf *out, uint32_t *nodeid_out, char *err, size_t errlen);
+/* The --force of addnode (a reinstalled node joining again): when name
+ * is configured with the same nodeid (or nodeid 0) and votes, out gets
+ * the configuration without it (config_version + 1: the removal is a
+ * membership step of its own), *nodeid_out its id and warn "forcing
+ * overwrite of configured node '<name>'"; 1 is returned (commit out, then
+ * add the node to it).  0: name is not configured (out empty).
+ * -EEXIST "can't add existing node '<name>'" (other id or votes),
+ * -EINVAL (does not parse). */
+int cluster_lib_force_node(const char *text, size_t len, const char *name, uint32_t nodeid,
+                           uint32_t votes, struct buf *out, uint32_t *nodeid_out, char *warn,
+                           size_t warnlen);
 /* pvecm delnode: remove the node named (or addressed) who; bump the
  * version; canonical text into out; *name_out (size CFS_NAME_MAX + 1,
  * may be NULL) the removed node's name.  -ENOENT "Node/IP: <who> is not

@@ -1434,7 +1434,7 @@ static int cmd_addnode(int argc, char **argv)
 {
 	const char *addr[COROSYNC_CONF_LINKS] = { 0 };
 	char err[COROSYNC_CONF_ERR_MAX], p[CFS_PATH_MAX];
-	struct buf cur = { 0 }, next = { 0 };
+	struct buf cur = { 0 }, next = { 0 }, forced = { 0 };
 	const char *node;
 	struct opts o;
 	uint32_t id;
@@ -1458,8 +1458,25 @@ static int cmd_addnode(int argc, char **argv)
 		buf_free(&cur);
 		return fail("unable to read '/etc/pve/corosync.conf' - %s", cfs_strerror(rc));
 	}
-	rc = cluster_lib_addnode((const char *)cur.p, cur.len, node, o.nodeid,
-	                         o.votes_set ? o.votes : 1, addr, &next, &id, err, sizeof(err));
+	id = o.nodeid;
+	if (o.force) {
+
+		rc = cluster_lib_force_node((const char *)cur.p, cur.len, node, o.nodeid,
+		                            o.votes_set ? o.votes : 1, &forced, &id, err,
+		                            sizeof(err));
+		if (rc < 0) {
+			buf_free(&cur);
+			buf_free(&forced);
+			return fail("%s", err);
+		}
+		if (rc == 1) {
+			fprintf(stderr, "%s\n", err);
+			buf_reset(&cur);
+			buf_put(&cur, forced.p, forced.len);
+		}
+	}
+	rc = cluster_lib_addnode((const char *)cur.p, cur.len, node, id, o.votes_set ? o.votes : 1,
+	                         addr, &next, &id, err, sizeof(err));
 	buf_free(&cur);
 	if (rc < 0) {
 		buf_free(&next);
@@ -1472,7 +1489,11 @@ static int cmd_addnode(int argc, char **argv)
 		return 1;
 	}
 	snprintf(p, sizeof(p), "corosync.conf");
-	rc = tree_put(p, next.p, next.len);
+	/* --force: the removal of the old entry is a membership step of its own */
+	rc = forced.len ? tree_put(p, forced.p, forced.len) : 0;
+	if (rc == 0)
+		rc = tree_put(p, next.p, next.len);
+	buf_free(&forced);
 	buf_free(&next);
 	return rc < 0;
 }

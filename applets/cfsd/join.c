@@ -66,9 +66,11 @@ struct join_req {
 	struct http_conn *conn;
 	char name[CFS_NAME_MAX + 1];
 	char nodeid_s[16];
-	bool token_used;   /* rewrite the tokens file without the token */
-	struct buf tokens; /* the new tokens file */
-	struct buf conf;   /* the new corosync.conf */
+	char warning[COROSYNC_CONF_ERR_MAX]; /* for the joiner, or "" */
+	bool token_used;                     /* rewrite the tokens file without the token */
+	struct buf tokens;                   /* the new tokens file */
+	struct buf conf;                     /* the new corosync.conf */
+	struct buf forced;                   /* --force: the configuration without the old entry */
 	int step;
 };
 
@@ -328,6 +330,7 @@ static void join_free(struct join_req *j)
 {
 	buf_free(&j->tokens);
 	buf_free(&j->conf);
+	buf_free(&j->forced);
 	cluster_ext(j->d)->join_busy = false;
 	free(j);
 }
@@ -373,6 +376,8 @@ static void join_answer(struct join_req *j)
 	json_strn(&w, j->conf.p, j->conf.len);
 	json_key(&w, "warnings");
 	json_arr_open(&w);
+	if (j->warning[0])
+		json_str(&w, j->warning);
 	json_arr_close(&w);
 	json_obj_close(&w);
 	log_info("node %s added to the cluster (nodeid %s)", j->name, j->nodeid_s);
@@ -419,6 +424,14 @@ static void join_step(void *ctx, int rc)
 		return;
 	}
 	if (step == 1 + (int)ARRAY_SIZE(sub)) {
+		if (j->forced.len) {
+			cluster_write(j->d, OP_PUT, "corosync.conf", j->forced.p, j->forced.len,
+			              join_step, j);
+			return;
+		}
+		step = j->step++;
+	}
+	if (step == 2 + (int)ARRAY_SIZE(sub)) {
 		cluster_write(j->d, OP_PUT, "corosync.conf", j->conf.p, j->conf.len, join_step, j);
 		return;
 	}
@@ -434,6 +447,7 @@ static void post_join(struct cfsd *d, struct http_conn *c, const struct http_req
 	const char *ct = http_req_header(req, "Content-Type");
 	const struct tree_node *f, *tf;
 	struct join_req *j;
+	struct buf forced = { 0 };
 	uint32_t nodeid = 0, votes = 1, id = 0, force = 0;
 	bool bad = false, token;
 	size_t k;
@@ -518,8 +532,21 @@ static void post_join(struct cfsd *d, struct http_conn *c, const struct http_req
 		goto out;
 	}
 	f = tree_file(d, "corosync.conf");
-	rc = cluster_lib_addnode(f ? (const char *)f->data : "", f ? f->size : 0, name, nodeid,
-	                         votes, addr, &j->conf, &id, msg, sizeof(msg));
+	id = nodeid;
+	rc = 0;
+	if (force) {
+		rc = cluster_lib_force_node(f ? (const char *)f->data : "", f ? f->size : 0, name,
+		                            nodeid, votes, &forced, &id, msg, sizeof(msg));
+		if (rc == 1)
+			snprintf(j->warning, sizeof(j->warning), "%s", msg);
+	}
+	if (rc >= 0)
+		rc = rc == 1 ? cluster_lib_addnode((const char *)forced.p, forced.len, name, id,
+		                                   votes, addr, &j->conf, &id, msg, sizeof(msg))
+		             : cluster_lib_addnode(f ? (const char *)f->data : "", f ? f->size : 0,
+		                                   name, id, votes, addr, &j->conf, &id, msg,
+		                                   sizeof(msg));
+	j->forced = forced; /* the removal step, committed first (empty: none) */
 	if (rc < 0) {
 		cluster_ext(d)->join_busy = true;
 		join_fail(j, 500, msg);

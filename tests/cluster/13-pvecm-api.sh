@@ -69,6 +69,22 @@ code=$(api 1 /api2/json/cluster/config/nodes/x -o "$T/err.json" -w '%{http_code}
 check "a form-encoded join is read (wrong token: 401)" test "$code" = 401
 check "the message names the token" grep -q "invalid join token" "$T/err.json"
 
+# node03 is reinstalled (its state is gone) and joins again under its
+# name: refused without --force, Proxmox's overwrite with it
+stop_node 3
+rm -rf "$(node_root 3)"
+pv_start 3
+V=$(conf_version 1)
+not() { ! "$@"; }
+check "a reinstalled node03 without --force is refused" not join 3 1
+check "the refusal is Proxmox's" has "can't add existing node 'node03'" "$T/join.3"
+check "a reinstalled node03 joins again with --force" join 3 1 --force
+cat "$T/join.3"
+check "the joiner is told" has "cluster: forcing overwrite of configured node 'node03'" "$T/join.3"
+check "node03 keeps node id 3" grep -q '^0x00000003          1 '"$(node_addr 3)"' (local)$' <(pv 3 status)
+check "config_version: removal and addition, one step each" test "$(conf_version 1)" = $((V + 2))
+check "3 nodes, quorate" wait_until 10 sh -c "'$CFSBOX' pvecm status --root '$(node_root 1)' | grep -q '^Nodes:            3\$'"
+
 # kill two nodes: status says not quorate
 kill_node 2
 kill_node 3

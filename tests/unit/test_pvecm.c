@@ -182,6 +182,28 @@ static void test_addnode_delnode(void)
 	                             sizeof(err)),
 	         0);
 	T_EQ_INT(id, 2);
+	/* --force: same id and votes overwrites, anything else is refused */
+	buf_reset(&b);
+	T_EQ_INT(cluster_lib_force_node((const char *)d.p, d.len, "node03", 0, 1, &b, &id, err,
+	                                sizeof(err)),
+	         1);
+	T_EQ_INT(id, 3);
+	T_EQ_STR(err, "forcing overwrite of configured node 'node03'");
+	buf_put_u8(&b, 0);
+	T_ASSERT(strstr((const char *)b.p, "node03") == NULL);
+	T_ASSERT(strstr((const char *)b.p, "  config_version: 5\n") != NULL); /* a step */
+	T_EQ_INT(cluster_lib_force_node((const char *)d.p, d.len, "node03", 5, 1, &b, &id, err,
+	                                sizeof(err)),
+	         -EEXIST);
+	T_EQ_STR(err, "can't add existing node 'node03'");
+	T_EQ_INT(cluster_lib_force_node((const char *)d.p, d.len, "node03", 0, 2, &b, &id, err,
+	                                sizeof(err)),
+	         -EEXIST);
+	buf_reset(&b);
+	T_EQ_INT(cluster_lib_force_node((const char *)d.p, d.len, "node07", 0, 1, &b, &id, err,
+	                                sizeof(err)),
+	         0);
+	T_EQ_INT(b.len, 0);
 	T_EQ_INT(cluster_lib_addnode("totem {", 7, "x", 0, 1, a2, &b, &id, err, sizeof(err)),
 	         -EINVAL);
 	buf_free(&b);
