@@ -42,6 +42,7 @@ struct dedup {
 	uint32_t origin;
 	uint32_t count; /* used slots */
 	uint32_t head;  /* next slot to overwrite */
+	uint64_t max;   /* the largest request id applied */
 	uint64_t *reqs;
 };
 
@@ -243,7 +244,7 @@ static struct dedup *dedup_get(struct node *n, uint32_t origin, bool create)
 	if (!create)
 		return NULL;
 	n->dedup = xrealloc(n->dedup, (n->n_dedup + 1) * sizeof(*n->dedup));
-	n->dedup[n->n_dedup] = (struct dedup){ origin, 0, 0, xcalloc(NODE_DEDUP_KEEP, 8) };
+	n->dedup[n->n_dedup] = (struct dedup){ origin, 0, 0, 0, xcalloc(NODE_DEDUP_KEEP, 8) };
 	return &n->dedup[n->n_dedup++];
 }
 
@@ -252,8 +253,8 @@ static bool dedup_has(struct node *n, uint32_t origin, uint64_t req)
 	struct dedup *d = dedup_get(n, origin, false);
 	uint32_t i;
 
-	if (!d)
-		return false;
+	if (!d || req > d->max)
+		return false; /* request ids grow: the common case needs no scan */
 	for (i = 0; i < d->count; i++)
 		if (d->reqs[i] == req)
 			return true;
@@ -264,6 +265,8 @@ static void dedup_add(struct node *n, uint32_t origin, uint64_t req)
 {
 	struct dedup *d = dedup_get(n, origin, true);
 
+	if (req > d->max)
+		d->max = req;
 	d->reqs[d->head] = req;
 	d->head = (d->head + 1) % NODE_DEDUP_KEEP;
 	if (d->count < NODE_DEDUP_KEEP)
