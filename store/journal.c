@@ -1113,60 +1113,6 @@ int journal_compact_start(struct journal *j, uint64_t index, uint64_t term,
 	return 0;
 }
 
-int journal_compact_done(struct journal *j, int wait_status)
-{
-	struct gens js = { 0 }, ss = { 0 };
-	char p[CFS_PATH_MAX];
-	uint64_t gen = j->compact_gen;
-	struct stat st;
-	size_t k;
-	int rc;
-
-	if (!gen)
-		return -EINVAL;
-	j->compact_gen = 0;
-	j->child = 0;
-	rc = gen_path(p, sizeof(p), j->dir, "snap", gen, "");
-	if (rc < 0)
-		return rc;
-	if (!WIFEXITED(wait_status) || WEXITSTATUS(wait_status) != 0 || stat(p, &st) < 0) {
-		char tmp[CFS_PATH_MAX];
-
-		log_warn("%s: snapshot writer failed, keeping older generations", p);
-		if (gen_path(tmp, sizeof(tmp), j->dir, "snap", gen, ".tmp") == 0)
-			sys.unlink(tmp);
-		return -EAGAIN;
-	}
-	j->snap_size = (uint64_t)st.st_size;
-
-	rc = scan_dir(j->dir, &js, &ss, false);
-	if (rc < 0)
-		goto out;
-	for (k = 0; k < js.n; k++)
-		if (js.v[k] < gen)
-			unlink_gen(j->dir, "journal", js.v[k]);
-	for (k = 0; k < ss.n; k++)
-		if (ss.v[k] < gen)
-			unlink_gen(j->dir, "snap", ss.v[k]);
-	rc = fsync_dir(j->dir);
-out:
-	free(js.v);
-	free(ss.v);
-	return rc;
-}
-
-int journal_compact(struct journal *j, uint64_t index, uint64_t term, journal_encode_fn *encode,
-                    void *ctx)
-{
-	int rc;
-
-	rc = compact_switch(j, index, term);
-	if (rc < 0)
-		return rc;
-	rc = snap_make(j, j->gen, index, term, encode, ctx);
-	return journal_compact_done(j, rc < 0 ? 1 << 8 : 0);
-}
-
 /* Delete every generation below gen (journal and snapshot), then sync
  * the directory. */
 static int drop_older(struct journal *j, uint64_t gen)
@@ -1189,6 +1135,44 @@ out:
 	free(js.v);
 	free(ss.v);
 	return rc;
+}
+
+int journal_compact_done(struct journal *j, int wait_status)
+{
+	char p[CFS_PATH_MAX];
+	uint64_t gen = j->compact_gen;
+	struct stat st;
+	int rc;
+
+	if (!gen)
+		return -EINVAL;
+	j->compact_gen = 0;
+	j->child = 0;
+	rc = gen_path(p, sizeof(p), j->dir, "snap", gen, "");
+	if (rc < 0)
+		return rc;
+	if (!WIFEXITED(wait_status) || WEXITSTATUS(wait_status) != 0 || stat(p, &st) < 0) {
+		char tmp[CFS_PATH_MAX];
+
+		log_warn("%s: snapshot writer failed, keeping older generations", p);
+		if (gen_path(tmp, sizeof(tmp), j->dir, "snap", gen, ".tmp") == 0)
+			sys.unlink(tmp);
+		return -EAGAIN;
+	}
+	j->snap_size = (uint64_t)st.st_size;
+	return drop_older(j, gen);
+}
+
+int journal_compact(struct journal *j, uint64_t index, uint64_t term, journal_encode_fn *encode,
+                    void *ctx)
+{
+	int rc;
+
+	rc = compact_switch(j, index, term);
+	if (rc < 0)
+		return rc;
+	rc = snap_make(j, j->gen, index, term, encode, ctx);
+	return journal_compact_done(j, rc < 0 ? 1 << 8 : 0);
 }
 
 int journal_install(struct journal *j, uint64_t index, uint64_t term, const uint8_t *blob,
