@@ -106,6 +106,7 @@ unset 'PIDS[3]'
 echo "written on node2 with node3 down" >"$DIR/msg"
 show "$CFSBOX" cfs-put --root "$DIR/node2" /hello <"$DIR/msg"
 show "$CFSBOX" cfs-cat --root "$DIR/node1" /hello
+sleep 1 # a node silent for 0.8 s leaves the membership view
 show "$CFSBOX" pvecm nodes --root "$DIR/node1"
 cleanup_cluster
 PIDS=()
