@@ -376,9 +376,13 @@ check_layers() {
 		if grep -nE '#include "(net|applets)/|#include "core/loop.h"' "$f"; then bad=1; fi
 		if grep -nE '\b(time|clock_gettime|gettimeofday)\(' "$f"; then bad=1; fi
 	done
+	for f in applets/*.[ch] applets/*/*.[ch]; do
+		[ -f "$f" ] || continue
+		if grep -nE '#include [<"](mbedtls|psa)/' "$f"; then bad=1; fi
+	done
 	for f in net/*.[ch]; do
 		[ -f "$f" ] || continue
-		if grep -nE '#include "(store|applets)/' "$f"; then bad=1; fi
+		if grep -nE '#include "(store|applets)/|#include [<"](mbedtls|psa)/' "$f"; then bad=1; fi
 	done
 	[ $bad = 0 ] || say "build.sh check: the include rules of DESIGN.md §2 are broken above"
 	return $bad

@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <mbedtls/pk.h>
 #include "applets/cluster_lib.h"
+#include "core/cert.h"
 #include "core/crypt.h"
 #include "core/util.h"
 
@@ -81,26 +81,7 @@ int cluster_lib_b64_decode(const char *s, size_t n, struct buf *out)
 
 int cluster_lib_pubkey_pem(const void *key_pem, size_t n, struct buf *out)
 {
-	mbedtls_pk_context pk;
-	unsigned char pem[1024];
-	uint8_t *tmp;
-	int rc;
-
-	/* mbedtls wants the PEM NUL-terminated, with the NUL counted */
-	tmp = xmalloc(n + 1);
-	memcpy(tmp, key_pem, n);
-	tmp[n] = 0;
-	mbedtls_pk_init(&pk);
-	rc = mbedtls_pk_parse_key(&pk, tmp, n + 1, NULL, 0);
-	crypt_wipe(tmp, n);
-	free(tmp);
-	if (rc == 0)
-		rc = mbedtls_pk_write_pubkey_pem(&pk, pem, sizeof(pem));
-	mbedtls_pk_free(&pk);
-	if (rc != 0)
-		return -EBADMSG;
-	buf_put_str(out, (const char *)pem);
-	return 0;
+	return cert_pubkey_pem(key_pem, n, out);
 }
 
 int cluster_lib_token_new(char out[CLUSTER_TOKEN_STRLEN])

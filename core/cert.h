@@ -113,4 +113,8 @@ struct cert_info {
 /* Read the fields above from a PEM/DER certificate.  0 or -EBADMSG. */
 int cert_info(const void *p, size_t n, struct cert_info *out);
 
+/* The public key of a private key in PEM (the ticket key pair
+ * authkey.pub / priv/authkey.key).  0 or -EBADMSG. */
+int cert_pubkey_pem(const void *key_pem, size_t n, struct buf *out);
+
 #endif /* CORE_CERT_H */
