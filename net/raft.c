@@ -80,8 +80,11 @@ struct raft {
 	uint64_t now;
 	bool started;
 	int err;               /* sticky persist failure */
+	bool batching;         /* raft_propose() leaves sending to raft_flush() */
 	uint64_t split_brains; /* APPENDs from another leader of our term */
-	uint32_t split_peer;   /* the last such leader */
+	uint64_t conflicts;    /* APPENDs that contradict our committed log */
+	uint32_t conflict_leader;
+	uint32_t split_peer; /* the last such leader */
 	uint64_t election_deadline;
 	uint64_t heartbeat_due;
 	uint64_t became_leader_ms;
@@ -889,6 +892,8 @@ static int on_append(struct raft *r, struct peer *p, const struct raft_msg *m)
 			return 0;
 		}
 	} else if (prev == r->snap_index && prev && m->prev_term != r->snap_term) {
+		r->conflicts++;
+		r->conflict_leader = p->id;
 		return 0; /* contradicts a committed entry: not a real leader */
 	}
 	idx = prev;
@@ -901,8 +906,11 @@ static int on_append(struct raft *r, struct peer *p, const struct raft_msg *m)
 			if (entry_at(r, idx)->term == e.term)
 				continue;
 			if (idx <= r->commit) {
-				log_err("node %u: leader %u rewrites committed entry %llu", r->self,
-				        p->id, (unsigned long long)idx);
+				r->conflicts++;
+				r->conflict_leader = p->id;
+				log_every(5, LOG_LVL_ERR,
+				          "node %u: leader %u rewrites committed entry %llu",
+				          r->self, p->id, (unsigned long long)idx);
 				return 0;
 			}
 			log_cut(r, idx - 1);
@@ -1339,8 +1347,20 @@ int raft_propose(struct raft *r, const uint8_t *data, uint32_t len, uint64_t *in
 		return r->err;
 	if (index)
 		*index = last_index(r);
-	replicate_all(r, false);
+	if (!r->batching)
+		replicate_all(r, false);
 	return 0;
+}
+
+void raft_set_batching(struct raft *r, bool on)
+{
+	r->batching = on;
+}
+
+void raft_flush(struct raft *r)
+{
+	if (r->role == RAFT_LEADER && !r->err)
+		replicate_all(r, false);
 }
 
 int raft_synced(struct raft *r, uint64_t index)
@@ -1480,6 +1500,8 @@ void raft_status(const struct raft *r, uint64_t now_ms, struct raft_status *st)
 	st->expected_override = r->expected_override;
 	st->split_brains = r->split_brains;
 	st->split_peer = r->split_peer;
+	st->conflicts = r->conflicts;
+	st->conflict_leader = r->conflict_leader;
 	st->active_votes = active_votes(r, now_ms);
 	st->commit_index = r->commit;
 	st->applied_index = r->applied;

@@ -233,6 +233,13 @@ int raft_recv(struct raft *r, uint32_t from, const uint8_t *msg, size_t len, uin
  * reached RAFT_INDEX_MAX), or the sticky error. */
 int raft_propose(struct raft *r, const uint8_t *data, uint32_t len, uint64_t *index);
 
+/* Batching: with it on, raft_propose() only appends; the caller calls
+ * raft_flush() once per loop turn (before its fsync), which sends every
+ * follower one APPEND with all the entries proposed since.  Off by
+ * default (each proposal is sent at once). */
+void raft_set_batching(struct raft *r, bool on);
+void raft_flush(struct raft *r);
+
 /* Everything persisted up to index is durable (see the contract above).
  * Indexes above the last entry are clamped.  Returns 0 or the sticky
  * error. */
@@ -306,6 +313,9 @@ struct raft_status {
 	uint64_t split_brains;      /* leader: APPENDs seen from another leader of its term
 	                               (possible only after raft_set_expected) */
 	uint32_t split_peer;        /* the last such leader */
+	uint64_t conflicts;         /* follower: APPENDs contradicting its committed log
+	                               (a leader of a split brain, see split_brains) */
+	uint32_t conflict_leader;   /* the last such leader */
 	uint32_t total_votes;       /* configured */
 	uint32_t active_votes;
 	uint64_t commit_index;

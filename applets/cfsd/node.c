@@ -20,6 +20,7 @@ enum {
 	NODE_MSG_RAFT = 1,
 	NODE_MSG_FWD = 2,
 	NODE_MSG_HELLO = 3,
+	NODE_MSG_DIVERGED = 4, /* "your log contradicts what we committed" */
 };
 
 #define TICK_SEC      0.01
@@ -113,9 +114,11 @@ struct node {
 	uint32_t vote;
 	uint64_t applied_index, applied_term;
 	uint32_t rng;
-	bool override_used; /* `pvecm expected` lowered the quorum in this run */
-	int fail_rc;        /* fail every pending write with this (then 0) */
-	bool resyncing;     /* hooks->resync was called */
+	bool override_used;      /* `pvecm expected` lowered the quorum in this run */
+	int fail_rc;             /* fail every pending write with this (then 0) */
+	uint64_t conflicts_seen; /* raft_status().conflicts already reported */
+	double diverged_sent;    /* when we last sent NODE_MSG_DIVERGED */
+	bool resyncing;          /* hooks->resync was called */
 
 	struct delayed *delayed; /* tests: datagrams waiting for CFS_TEST_DELAY_MS */
 	struct buf scratch;
@@ -581,6 +584,17 @@ static struct peer_info *peer_find(struct node *n, uint32_t id)
 	return NULL;
 }
 
+static void resync(struct node *n, const char *why)
+{
+	if (!n->override_used || n->resyncing || !n->hooks->resync)
+		return;
+	n->resyncing = true;
+	log_err("%s: this node ran on lowered expected votes, so its changes since then yield "
+	        "to the cluster's",
+	        why);
+	n->hooks->resync(n->ctx);
+}
+
 static void deliver_cb(void *ctx, uint32_t from, const uint8_t *p, size_t len)
 {
 	struct node *n = ctx;
@@ -604,6 +618,9 @@ static void deliver_cb(void *ctx, uint32_t from, const uint8_t *p, size_t len)
 			return; /* the origin retries with the new leader */
 		propose(n, p + 1, len - 1, get_le32(p + 2), get_le64(p + 6));
 		fail_pending(n);
+		break;
+	case NODE_MSG_DIVERGED:
+		resync(n, "a node's committed log contradicts ours");
 		break;
 	case NODE_MSG_HELLO:
 		if (len < 1 + 4 + 1 + 8)
@@ -710,18 +727,22 @@ static void send_hello(struct node *n)
 static void split_brain_check(struct node *n)
 {
 	struct raft_status *st;
+	double now = ev_now(n->loop);
 
-	if (!n->override_used || n->resyncing || !n->hooks->resync)
-		return;
 	st = xmalloc(sizeof(*st));
 	raft_status(n->raft, now_ms(n), st);
-	if (st->split_brains) {
-		n->resyncing = true;
-		log_err("node %u leads the same term %llu: this node ran on lowered expected "
-		        "votes, so its changes since then yield to the cluster's",
-		        st->split_peer, (unsigned long long)st->term);
-		n->hooks->resync(n->ctx);
+	/* a leader whose log contradicts our committed one: tell it */
+	if (st->conflicts > n->conflicts_seen && now - n->diverged_sent > 0.5 && n->msg) {
+		n->conflicts_seen = st->conflicts;
+		n->diverged_sent = now;
+		app_send(n, st->conflict_leader, NODE_MSG_DIVERGED, NULL, 0);
 	}
+	if (!n->override_used || n->resyncing || !n->hooks->resync) {
+		free(st);
+		return;
+	}
+	if (st->split_brains)
+		resync(n, "another node leads the same term");
 	free(st);
 }
 
@@ -898,6 +919,8 @@ int node_new(struct ev_loop *loop, const struct node_conf *conf, const struct no
 	rc_cfg.election_ms = n->conf.election_ms;
 	rc_cfg.heartbeat_ms = MAX(1u, n->conf.election_ms * NODE_HEARTBEAT_PCT / 100);
 	rc = raft_new(&rc_cfg, &raft_ops, n, &n->raft);
+	if (rc == 0)
+		raft_set_batching(n->raft, n->cluster);
 	if (rc < 0) {
 		snprintf(err, errlen, "bad cluster configuration for consensus (node ids, votes)");
 		node_free(n);
@@ -1052,6 +1075,9 @@ void node_sync_begin(struct node *n)
 		if (persist(n, JREC_STATE, commit, n->vote_term, v, 4) == 0)
 			n->hint_written = commit;
 	}
+	/* the entries proposed during this loop turn, in one APPEND per
+	 * follower, on their way while our own fsync runs */
+	raft_flush(n->raft);
 	n->sync_seq = n->persist_seq;
 	n->sync_last = raft_last_index(n->raft);
 }
