@@ -43,7 +43,7 @@ static int ask(int *why)
 
 	rc = ipc_connect(cfs_client_sock(), 2000, &c);
 	if (rc == 0) {
-		rc = ipc_call(c, IPC_OP_STATUS, NULL, 0, &st);
+		rc = ipc_call(c, IPC_OP_CLUSTER, NULL, 0, &st); /* cheap: no tree digest */
 		ipc_close(c);
 	}
 	*why = rc;

@@ -80,6 +80,9 @@ struct cfsd {
 	uint64_t compact_index; /* index of the running compaction */
 	double compact_next;    /* ev_now() before which no new compaction starts */
 	bool stopping;
+	bool digest_valid;       /* digest is the tree's at digest_version */
+	uint64_t digest_version; /* (ipc_ops.c: STATUS computes it once per version) */
+	uint8_t digest[16];
 	int restart; /* 0, or IPC_RELOAD_* | 0x100: exec again after stopping */
 
 	ev_prepare flush;

@@ -227,7 +227,13 @@ static void do_status(struct cfsd *d, struct ipc_client *c, uint32_t id)
 	struct json w;
 
 	node_status(d->node, ns);
-	tree_digest(t, dg);
+	/* the digest reads every byte of the tree: once per tree version */
+	if (!d->digest_valid || d->digest_version != tree_version(t)) {
+		tree_digest(t, d->digest);
+		d->digest_version = tree_version(t);
+		d->digest_valid = true;
+	}
+	memcpy(dg, d->digest, sizeof(dg));
 	hex(dgx, dg, sizeof(dg));
 	json_init(&w, &out);
 	json_obj_open(&w);
