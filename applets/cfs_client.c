@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include "applets/cfs_client.h"
@@ -40,4 +41,24 @@ int cfs_client_err(const char *path, int rc)
 	if (rc < 0)
 		cli_warn("%s: %s", *path ? path : "/", cfs_strerror(rc));
 	return rc;
+}
+
+int cfs_client_opts(int argc, char **argv, const char *usage)
+{
+	static const struct option lo[] = { CFS_CLIENT_LONGOPTS, { NULL, 0, NULL, 0 } };
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		switch (opt) {
+		case CFS_OPT_ROOT:
+			cli_root_set(optarg);
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			return cli_usage(usage);
+		}
+	}
+	return -1;
 }

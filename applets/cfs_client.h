@@ -32,4 +32,9 @@ int cfs_client_canon(const char *user, char *dst);
 /* Print "PATH: reason" for rc (0 prints nothing); returns rc. */
 int cfs_client_err(const char *path, int rc);
 
+/* Parse the options of an applet that takes only -h and --root DIR.
+ * Returns -1 to go on (arguments from optind), or the exit status: 0
+ * after -h, 2 after a usage error (usage printed). */
+int cfs_client_opts(int argc, char **argv, const char *usage);
+
 #endif /* APPLETS_CFS_CLIENT_H */

@@ -24,23 +24,13 @@ static const char usage[] =
 
 int cfs_mv_main(int argc, char **argv)
 {
-	static const struct option lo[] = { CFS_CLIENT_LONGOPTS, { NULL, 0, NULL, 0 } };
 	char from[CFS_PATH_MAX], to[CFS_PATH_MAX];
 	struct ipc_conn *c;
-	int opt, rc;
+	int rc;
 
-	while ((opt = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-		switch (opt) {
-		case CFS_OPT_ROOT:
-			cli_root_set(optarg);
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
-		default:
-			return cli_usage(usage);
-		}
-	}
+	rc = cfs_client_opts(argc, argv, usage);
+	if (rc >= 0)
+		return rc;
 	if (argc - optind != 2)
 		return cli_usage(usage);
 	if (cfs_client_canon(argv[optind], from) < 0 || cfs_client_canon(argv[optind + 1], to) < 0)

@@ -18,23 +18,13 @@ static const char usage[] = "usage: cfs-rm [--root DIR] PATH...\n"
 
 int cfs_rm_main(int argc, char **argv)
 {
-	static const struct option lo[] = { CFS_CLIENT_LONGOPTS, { NULL, 0, NULL, 0 } };
 	char path[CFS_PATH_MAX];
 	struct ipc_conn *c;
-	int opt, i, status = 0;
+	int i, rc, status = 0;
 
-	while ((opt = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-		switch (opt) {
-		case CFS_OPT_ROOT:
-			cli_root_set(optarg);
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
-		default:
-			return cli_usage(usage);
-		}
-	}
+	rc = cfs_client_opts(argc, argv, usage);
+	if (rc >= 0)
+		return rc;
 	if (optind == argc)
 		return cli_usage(usage);
 	if (cfs_client_connect(&c) < 0)
