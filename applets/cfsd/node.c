@@ -655,19 +655,13 @@ static void udp_recv_cb(void *ctx, uint32_t from_id, const uint8_t *p, size_t le
 
 /* ------------------------------------------------------------ quorum view */
 
+/* Every message raft hears passes deliver_cb(), so last_heard covers
+ * raft's own notion of an active peer (which uses a shorter window). */
 static bool peer_online(const struct node *n, const struct peer_info *pi, double now)
 {
-	struct raft_status st;
-
 	if (pi->id == n->conf.self)
 		return true;
-	if (pi->last_heard > 0 && now - pi->last_heard < NODE_ALIVE_SEC)
-		return true;
-	raft_status(n->raft, now_ms(n), &st);
-	for (size_t i = 0; i < st.n_nodes; i++)
-		if (st.nodes[i].id == pi->id && st.nodes[i].active)
-			return true;
-	return false;
+	return pi->last_heard > 0 && now - pi->last_heard < NODE_ALIVE_SEC;
 }
 
 static void quorum_refresh(struct node *n)
@@ -765,6 +759,7 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 			n->last_hello = now;
 			quorum_refresh(n);
 			send_hello(n);
+			split_brain_check(n);
 		}
 		flush_delayed(n);
 	}
@@ -783,7 +778,6 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	fail_pending(n);
 	q = node_quorate(n);
 	leader = raft_leader(n->raft);
-	split_brain_check(n);
 	if (q != n->was_quorate || leader != n->was_leader) {
 		if (q != n->was_quorate && n->cluster)
 			log_info("%s", q ? "node has quorum" : "node lost quorum");
