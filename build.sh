@@ -10,6 +10,7 @@
 #   ./build.sh config FILE  write .config from a miniconfig (e.g. configs/client_defconfig)
 #   ./build.sh menuconfig   edit .config with kconfig-mconf, when installed
 #   ./build.sh check        include rules, applet table vs Kconfig, clang-format
+#   ./build.sh unit [NAME]  the unit tests (test_NAME*) alone, under ASan and UBSan
 #   ./build.sh fuzz [SECS]  build the libFuzzer targets and run each for SECS seconds
 #   ./build.sh clean        remove build/ and ./cfsbox (.deps/ is kept)
 #
@@ -634,6 +635,17 @@ deps)
 defconfig) cmd_config configs/defconfig ;;
 config) cmd_config "${2:-configs/defconfig}" ;;
 menuconfig) cmd_menuconfig ;;
+unit)
+	# developers: the unit tests alone, under ASan/UBSan; ./build.sh unit tree
+	cmd_build
+	build_unit san gcc "-fsanitize=address,undefined"
+	for t in "$B"/test-san/test_${2:-}*; do
+		run_suite "unit-asan/$(basename "$t")" 600 env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+			UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 "$t"
+	done
+	echo "$TOTAL_PASS passed, $TOTAL_FAIL failed"
+	[ "$TOTAL_FAIL" = 0 ]
+	;;
 check)
 	config_h
 	cmd_check

@@ -198,7 +198,7 @@ static int write_node(void *ctx, const struct tree_node *n, unsigned depth)
 
 int cfs_dump_main(int argc, char **argv)
 {
-	static const struct journal_cb cb = { snapshot_cb, record_cb };
+	static const struct journal_cb cb = { .snapshot = snapshot_cb, .record = record_cb };
 	static const struct option lo[] = { { "help", no_argument, NULL, 'h' },
 		                            { NULL, 0, NULL, 0 } };
 	struct dump d = { 0 };

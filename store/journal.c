@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -300,11 +301,16 @@ static int rec_decode(const uint8_t *rec, uint64_t avail, uint32_t salt, struct 
 	return 0;
 }
 
-/* A window over a journal file, so that replay reads it in large chunks. */
+/* A journal file being read: mapped whole when mmap() allows (no copy;
+ * the tree may keep pointing into the mapping, see journal_cb.mapped),
+ * else a window read in large chunks. */
 struct jfile {
 	int fd;
 	uint64_t size;
-	uint8_t *win; /* owned */
+	const uint8_t *map; /* read-only, maplen bytes; NULL if not mapped */
+	size_t maplen;
+	bool map_given; /* journal_cb.mapped took it: do not unmap */
+	uint8_t *win;   /* owned */
 	size_t cap;
 	uint64_t woff;
 	size_t wlen;
@@ -316,6 +322,12 @@ static int jf_get(struct jfile *f, uint64_t off, size_t n, const uint8_t **out)
 	size_t want;
 	int rc;
 
+	if (f->map) {
+		if (off > f->size || f->size - off < n)
+			return -EBADMSG;
+		*out = f->map + off;
+		return 0;
+	}
 	if (off >= f->woff && off - f->woff <= f->wlen && f->wlen - (off - f->woff) >= n) {
 		*out = f->win + (off - f->woff);
 		return 0;
@@ -545,11 +557,30 @@ static int gen_open(const char *dir, uint64_t gen, bool rw, char *path, struct j
 	return rc;
 }
 
+/* Map the whole file for reading; without a mapping jf_get() reads
+ * through the window. */
+static void jf_map(struct jfile *f)
+{
+	void *m;
+
+	if (!f->size || f->size > SIZE_MAX)
+		return;
+	m = mmap(NULL, (size_t)f->size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, f->fd, 0);
+	if (m == MAP_FAILED)
+		return;
+	f->map = m;
+	f->maplen = (size_t)f->size;
+}
+
 static void jf_close(struct jfile *f)
 {
 	if (f->fd >= 0)
 		sys.close(f->fd);
 	f->fd = -1;
+	if (f->map && !f->map_given)
+		munmap((void *)f->map, f->maplen);
+	f->map = NULL;
+	f->map_given = false;
 	free(f->win);
 	f->win = NULL;
 	f->cap = f->wlen = 0;
@@ -630,8 +661,35 @@ static void unlink_gen(const char *dir, const char *what, uint64_t gen)
 /* Pick the snapshot to start from: the newest valid one whose journal
  * generations all exist and whose journal has the same base.  *start is
  * its generation (0: none usable). */
+/* A snapshot's blob: in its mapped file, or a heap copy. */
+struct sblob {
+	const uint8_t *p;
+	void *map; /* maplen bytes, or NULL */
+	size_t maplen;
+	uint8_t *heap;
+};
+
+static void sblob_free(struct sblob *b)
+{
+	if (b->map)
+		munmap(b->map, b->maplen);
+	free(b->heap);
+	memset(b, 0, sizeof(*b));
+}
+
+static int sblob_read(const char *path, uint64_t gen, struct snap_info *si, struct sblob *b)
+{
+	int rc = snap_map(path, gen, si, &b->p, &b->map, &b->maplen);
+
+	if (rc == 0 || rc == -EBADMSG || rc == -ENOENT)
+		return rc;
+	rc = snap_read(path, gen, si, &b->heap); /* cannot be mapped */
+	b->p = b->heap;
+	return rc;
+}
+
 static int pick_snapshot(const char *dir, const struct gens *js, const struct gens *ss,
-                         uint64_t newest, struct snap_info *si, uint8_t **blob, uint64_t *start)
+                         uint64_t newest, struct snap_info *si, struct sblob *blob, uint64_t *start)
 {
 	size_t k;
 
@@ -659,10 +717,9 @@ static int pick_snapshot(const char *dir, const struct gens *js, const struct ge
 		rc = gen_path(p, sizeof(p), dir, "snap", s, "");
 		if (rc < 0)
 			return rc;
-		rc = snap_read(p, s, si, blob);
+		rc = sblob_read(p, s, si, blob);
 		if (rc == 0 && (si->index != jh.base_index || si->term != jh.base_term)) {
-			free(*blob);
-			*blob = NULL;
+			sblob_free(blob);
 			rc = -EBADMSG;
 		}
 		if (rc == 0) {
@@ -684,7 +741,7 @@ static int recover(const char *dir, const struct journal_cb *cb, void *ctx, stru
 	struct gens js = { 0 }, ss = { 0 };
 	struct replay rp = { .cb = cb, .ctx = ctx, .j = j };
 	struct snap_info si = { 0 };
-	uint8_t *blob = NULL;
+	struct sblob blob = { 0 };
 	uint64_t newest = 0, start = 0, g;
 	char path[CFS_PATH_MAX];
 	size_t k;
@@ -750,12 +807,13 @@ static int recover(const char *dir, const struct journal_cb *cb, void *ctx, stru
 		rp.started = true;
 		rp.floor = rp.last = si.index;
 		if (cb && cb->snapshot) {
-			rc = cb->snapshot(ctx, si.index, si.term, blob, (size_t)si.len);
+			if (blob.map && cb->mapped && cb->mapped(ctx, blob.map, blob.maplen))
+				blob.map = NULL; /* given away */
+			rc = cb->snapshot(ctx, si.index, si.term, blob.p, (size_t)si.len);
 			if (rc < 0)
 				goto out;
 		}
-		free(blob);
-		blob = NULL;
+		sblob_free(&blob);
 	} else {
 		/* No snapshot: the contiguous run of generations ending at
 		 * the newest must start at index 0. */
@@ -775,9 +833,12 @@ static int recover(const char *dir, const struct journal_cb *cb, void *ctx, stru
 		rc = gen_open(dir, g, rp.collect, path, &f, &jh);
 		if (rc == -ENODATA)
 			rc = -EBADMSG; /* not the newest: real damage */
-		if (rc == 0)
+		if (rc == 0) {
+			jf_map(&f);
+			if (f.map && cb && cb->mapped)
+				f.map_given = cb->mapped(ctx, f.map, f.maplen);
 			rc = replay_gen(&rp, &f, &jh, &end);
-		else if (rc == -EBADMSG)
+		} else if (rc == -EBADMSG)
 			log_err("%s: damaged header", path);
 		if (rc == 0 && end < f.size) {
 			if (!last_gen)
@@ -817,7 +878,7 @@ static int recover(const char *dir, const struct journal_cb *cb, void *ctx, stru
 		rc = fsync_dir(dir);
 	}
 out:
-	free(blob);
+	sblob_free(&blob);
 	free(js.v);
 	free(ss.v);
 	return rc;
@@ -1287,8 +1348,10 @@ int journal_dump(const char *path, const struct journal_cb *cb, void *ctx)
 		rc = hdr_read(f.fd, f.size, gen, &jh);
 	if (rc == -ENODATA)
 		rc = -EBADMSG;
-	if (rc == 0)
+	if (rc == 0) {
+		jf_map(&f);
 		rc = replay_gen(&rp, &f, &jh, &end);
+	}
 	if (rc == 0 && end < f.size)
 		log_warn("%s: invalid record at offset %llu, ignoring %llu bytes", path,
 		         (unsigned long long)end, (unsigned long long)(f.size - end));

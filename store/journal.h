@@ -152,6 +152,13 @@ struct journal_cb {
 	/* every valid record in order, with the implicit TRUNCs described
 	 * above */
 	int (*record)(void *ctx, const struct jrec *r);
+	/* optional: the snapshot about to be given to snapshot(), or the
+	 * generation whose records follow, is mapped read-only at base, and
+	 * the blob or the records' payloads point into it.  Return true
+	 * to own the mapping from now on (munmap(base, len) once nothing
+	 * points into it), false to leave it to the journal, which unmaps it
+	 * after snapshot() or that generation's replay. */
+	bool (*mapped)(void *ctx, const uint8_t *base, size_t len);
 };
 
 /* Serialise the tree into out (called in the forked child, or in the

@@ -535,6 +535,11 @@ const struct tree *rules_tree(const struct rules *r)
 	return r->t;
 }
 
+struct tree *rules_tree_mut(struct rules *r)
+{
+	return r->t;
+}
+
 /* User-level path errors: EACCES for an empty, "." or ".." component,
  * ENAMETOOLONG for long names/paths, EINVAL for NULL. */
 static int path_rc(const char *path)

@@ -126,6 +126,9 @@ void rules_free(struct rules *r); /* NULL-safe; frees the tree */
 void rules_load(struct rules *r, struct tree *t);
 
 const struct tree *rules_tree(const struct rules *r);
+/* The same tree, for what leaves its content alone (tree_lend() and
+ * friends): a change through it would bypass the rules. */
+struct tree *rules_tree_mut(struct rules *r);
 
 /* Would op succeed now?  0 or the errno rules_apply() would return. */
 int rules_check(const struct rules *r, const struct op *op);

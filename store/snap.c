@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "store/snap.h"
@@ -112,6 +113,74 @@ static int read_at(int fd, void *p, size_t n, uint64_t off)
 	return 0;
 }
 
+/* The header h of a file of size bytes named for gen: 0 and *len, or
+ * -EBADMSG. */
+static int hdr_check(const uint8_t h[SNAP_HDR_SIZE], uint64_t size, uint64_t gen, uint64_t *len)
+{
+	if (get_le32(h + SH_MAGIC) != SNAP_MAGIC || get_le16(h + SH_FORMAT) != SNAP_FORMAT ||
+	    get_le16(h + SH_FLAGS) != 0 || get_le32(h + SH_HDR_CRC) != crc32c(0, h, SH_HDR_CRC) ||
+	    get_le64(h + SH_GEN) != gen)
+		return -EBADMSG;
+	*len = get_le64(h + SH_LEN);
+	if (*len > SNAP_BLOB_MAX || size != SNAP_HDR_SIZE + *len)
+		return -EBADMSG;
+	return 0;
+}
+
+static void info_fill(struct snap_info *info, const uint8_t h[SNAP_HDR_SIZE], uint64_t gen,
+                      uint64_t len)
+{
+	info->gen = gen;
+	info->index = get_le64(h + SH_INDEX);
+	info->term = get_le64(h + SH_TERM);
+	info->len = len;
+	info->file_size = SNAP_HDR_SIZE + len;
+}
+
+int snap_map(const char *path, uint64_t gen, struct snap_info *info, const uint8_t **blob,
+             void **map, size_t *maplen)
+{
+	struct stat st;
+	uint8_t *m;
+	uint64_t len;
+	int fd, rc;
+
+	*map = NULL;
+	fd = sys.open(path, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		goto out_close;
+	}
+	rc = -EBADMSG;
+	if ((uint64_t)st.st_size < SNAP_HDR_SIZE)
+		goto out_close;
+	rc = -ENOMEM;
+	if ((uint64_t)st.st_size > SIZE_MAX)
+		goto out_close;
+	m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+	if (m == MAP_FAILED) {
+		rc = -errno;
+		goto out_close;
+	}
+	rc = hdr_check(m, (uint64_t)st.st_size, gen, &len);
+	if (rc == 0 && get_le32(m + SH_CRC) !=
+	                       crc32c(get_le32(m + SH_HDR_CRC), m + SNAP_HDR_SIZE, (size_t)len))
+		rc = -EBADMSG;
+	if (rc < 0) {
+		munmap(m, (size_t)st.st_size);
+		goto out_close;
+	}
+	info_fill(info, m, gen, len);
+	*blob = m + SNAP_HDR_SIZE;
+	*map = m;
+	*maplen = (size_t)st.st_size;
+out_close:
+	sys.close(fd);
+	return rc;
+}
+
 int snap_read(const char *path, uint64_t gen, struct snap_info *info, uint8_t **blob)
 {
 	uint8_t h[SNAP_HDR_SIZE], *p = NULL;
@@ -136,15 +205,10 @@ int snap_read(const char *path, uint64_t gen, struct snap_info *info, uint8_t **
 	rc = read_at(fd, h, sizeof(h), 0);
 	if (rc < 0)
 		goto out_close;
-	rc = -EBADMSG;
-	crc = crc32c(0, h, SH_HDR_CRC);
-	if (get_le32(h + SH_MAGIC) != SNAP_MAGIC || get_le16(h + SH_FORMAT) != SNAP_FORMAT ||
-	    get_le16(h + SH_FLAGS) != 0 || get_le32(h + SH_HDR_CRC) != crc ||
-	    get_le64(h + SH_GEN) != gen)
+	rc = hdr_check(h, (uint64_t)st.st_size, gen, &len);
+	if (rc < 0)
 		goto out_close;
-	len = get_le64(h + SH_LEN);
-	if (len > SNAP_BLOB_MAX || (uint64_t)st.st_size != SNAP_HDR_SIZE + len)
-		goto out_close;
+	crc = get_le32(h + SH_HDR_CRC);
 
 	/* len is bounded by SNAP_BLOB_MAX and by the file's real size. */
 	if (blob)
@@ -163,11 +227,7 @@ int snap_read(const char *path, uint64_t gen, struct snap_info *info, uint8_t **
 	if (get_le32(h + SH_CRC) != crc)
 		goto out_free;
 
-	info->gen = gen;
-	info->index = get_le64(h + SH_INDEX);
-	info->term = get_le64(h + SH_TERM);
-	info->len = len;
-	info->file_size = SNAP_HDR_SIZE + len;
+	info_fill(info, h, gen, len);
 	if (blob)
 		*blob = p;
 	p = NULL;

@@ -57,4 +57,11 @@ int snap_write(const char *dir, uint64_t gen, uint64_t index, uint64_t term, con
  * blob may be NULL to validate the header and crc only. */
 int snap_read(const char *path, uint64_t gen, struct snap_info *info, uint8_t **blob);
 
+/* As snap_read(), leaving the blob in the file: *map is the whole file
+ * mapped read-only (*maplen bytes; the caller munmap()s it) and *blob
+ * points into it.  When the file cannot be mapped, -errno from mmap()
+ * (snap_read() can still read it); *map is NULL on every error. */
+int snap_map(const char *path, uint64_t gen, struct snap_info *info, const uint8_t **blob,
+             void **map, size_t *maplen);
+
 #endif /* STORE_SNAP_H */

@@ -10,15 +10,26 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include "store/tree.h"
 #include "core/crc32c.h"
 #include "core/util.h"
 
+/* A read-only mapping lent by tree_lend(): refs nodes point into it. */
+struct lend {
+	const uint8_t *base;
+	size_t len;
+	size_t refs;
+	bool open; /* tree_write() may still make nodes point into it */
+};
+
 struct tree {
 	struct tree_node *root;
-	uint64_t version; /* global version */
-	size_t count;     /* entries, root included */
-	size_t bytes;     /* content bytes */
+	uint64_t version;   /* global version */
+	size_t count;       /* entries, root included */
+	size_t bytes;       /* content bytes */
+	struct lend *lends; /* nlends of them */
+	size_t nlends;
 };
 
 /* ---- XXH64, streaming ---- */
@@ -156,11 +167,14 @@ static uint32_t name_hash(const char *s, size_t n)
 	return h;
 }
 
+/* One allocation for the node and its first name (a rename gives it a
+ * name of its own). */
 static struct tree_node *node_alloc(const char *name, size_t len, enum tree_type type)
 {
-	struct tree_node *n = xcalloc(1, sizeof(*n));
+	struct tree_node *n = xmalloc(sizeof(*n) + len + 1);
 
-	n->name = xmalloc(len + 1);
+	memset(n, 0, sizeof(*n));
+	n->name = (char *)(n + 1);
 	memcpy(n->name, name, len);
 	n->name[len] = 0;
 	n->name_len = (uint16_t)len;
@@ -169,16 +183,92 @@ static struct tree_node *node_alloc(const char *name, size_t len, enum tree_type
 	return n;
 }
 
-static void node_free(struct tree_node *n)
+static void name_free(struct tree_node *n)
 {
-	free(n->name);
-	free(n->data);
+	if (n->name != (char *)(n + 1))
+		free(n->name);
+}
+
+/* ---- lent content ---- */
+
+static void lend_release(struct tree *t, size_t i)
+{
+	munmap((void *)t->lends[i].base, t->lends[i].len);
+	/* keep the order: the open lend, if any, stays the last */
+	memmove(&t->lends[i], &t->lends[i + 1], (--t->nlends - i) * sizeof(*t->lends));
+}
+
+void tree_lend(struct tree *t, const uint8_t *base, size_t len)
+{
+	tree_lend_close(t);
+	t->lends = xrealloc(t->lends, (t->nlends + 1) * sizeof(*t->lends));
+	t->lends[t->nlends++] = (struct lend){ base, len, 0, true };
+}
+
+void tree_lend_close(struct tree *t)
+{
+	for (size_t i = t->nlends; i-- > 0;) {
+		t->lends[i].open = false;
+		if (!t->lends[i].refs)
+			lend_release(t, i);
+	}
+}
+
+static struct lend *lend_of(struct tree *t, const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < t->nlends; i++) {
+		struct lend *l = &t->lends[i];
+
+		if (p >= l->base && len <= l->len && (size_t)(p - l->base) <= l->len - len)
+			return l;
+	}
+	return NULL;
+}
+
+/* n no longer points into its lend */
+static void lend_put(struct tree *t, struct tree_node *n)
+{
+	struct lend *l = lend_of(t, n->data, n->size);
+
+	assert(l && l->refs);
+	n->lent = false;
+	if (!--l->refs && !l->open)
+		lend_release(t, (size_t)(l - t->lends));
+}
+
+static void data_free(struct tree *t, struct tree_node *n)
+{
+	if (n->lent)
+		lend_put(t, n);
+	else
+		free(n->data);
+	n->data = NULL;
+}
+
+/* n's content in the heap, if it was lent */
+static void data_own(struct tree *t, struct tree_node *n)
+{
+	uint8_t *copy;
+
+	if (!n->lent)
+		return;
+	copy = xmemdup(n->data, n->size);
+	lend_put(t, n);
+	n->data = copy;
+}
+
+static void node_free(struct tree *t, struct tree_node *n)
+{
+	name_free(n);
+	data_free(t, n);
 	free(n->slots);
 	free(n->sorted);
 	free(n);
 }
 
-static void subtree_free(struct tree_node *n)
+/* Visit every node below n (n included) in no particular order. */
+static void subtree_each(struct tree *t, struct tree_node *n,
+                         void (*fn)(struct tree *t, struct tree_node *n))
 {
 	if (n->type == TREE_DIR) {
 		for (uint32_t i = 0; i < n->nslots; i++) {
@@ -186,11 +276,18 @@ static void subtree_free(struct tree_node *n)
 
 			for (; c; c = next) {
 				next = c->hnext;
-				subtree_free(c);
+				subtree_each(t, c, fn);
 			}
 		}
 	}
-	node_free(n);
+	fn(t, n);
+}
+
+void tree_unlend(struct tree *t)
+{
+	subtree_each(t, t->root, data_own);
+	tree_lend_close(t);
+	assert(!t->nlends);
 }
 
 static void buckets_grow(struct tree_node *dir)
@@ -327,7 +424,10 @@ void tree_free(struct tree *t)
 {
 	if (!t)
 		return;
-	subtree_free(t->root);
+	subtree_each(t, t->root, node_free);
+	tree_lend_close(t);
+	assert(!t->nlends);
+	free(t->lends);
 	free(t);
 }
 
@@ -459,6 +559,7 @@ int tree_add(struct tree *t, struct tree_node *dir, const char *name, enum tree_
 int tree_write(struct tree *t, struct tree_node *n, uint64_t offset, const uint8_t *data,
                uint32_t len, bool trunc, uint64_t v, uint32_t mtime, uint32_t writer)
 {
+	struct lend *l = t->nlends ? &t->lends[t->nlends - 1] : NULL;
 	uint64_t end = offset + len;
 	uint32_t old, size;
 
@@ -468,18 +569,27 @@ int tree_write(struct tree *t, struct tree_node *n, uint64_t offset, const uint8
 		return -EFBIG;
 	old = n->size;
 	size = trunc ? (uint32_t)end : MAX(old, (uint32_t)end);
-	if (size != old) {
-		if (size) {
-			n->data = xrealloc(n->data, size);
-		} else {
-			free(n->data);
-			n->data = NULL;
+	if (trunc && !offset && len && l && l->open && lend_of(t, data, len) == l) {
+		/* the whole content, from the mapping being replayed */
+		data_free(t, n);           /* may release an older lend: l moves */
+		n->data = (uint8_t *)data; /* never written through: data_own() first */
+		n->lent = true;
+		t->lends[t->nlends - 1].refs++;
+	} else {
+		data_own(t, n);
+		if (size != old) {
+			if (size) {
+				n->data = xrealloc(n->data, size);
+			} else {
+				free(n->data);
+				n->data = NULL;
+			}
+			if (offset > old)
+				memset(n->data + old, 0, offset - old);
 		}
-		if (offset > old)
-			memset(n->data + old, 0, offset - old);
+		if (len)
+			memcpy(n->data + offset, data, len);
 	}
-	if (len)
-		memcpy(n->data + offset, data, len);
 	n->size = size;
 	t->bytes = t->bytes - old + size;
 	n->version = v;
@@ -507,7 +617,7 @@ int tree_remove(struct tree *t, struct tree_node *n)
 	child_unlink(n);
 	t->count--;
 	t->bytes -= n->size;
-	node_free(n);
+	node_free(t, n);
 	return 0;
 }
 
@@ -529,7 +639,7 @@ int tree_move(struct tree *t, struct tree_node *n, struct tree_node *dir, const 
 	if (find_child(dir, name, len))
 		return -EEXIST;
 	child_unlink(n);
-	free(n->name);
+	name_free(n);
 	n->name = xmemdup(name, len + 1);
 	n->name_len = (uint16_t)len;
 	n->hash = name_hash(name, len);
@@ -615,7 +725,19 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-int tree_decode(const uint8_t *p, size_t n, struct tree **out)
+/* a node that must not give its lent content back: the lend stays with
+ * the tree it came from */
+static void lend_forget(struct tree *t, struct tree_node *n)
+{
+	(void)t;
+	if (n->lent) {
+		n->data = NULL;
+		n->lent = false;
+	}
+}
+
+/* tree_decode(), with l (when not NULL) lent to the new tree */
+static int decode(const uint8_t *p, size_t n, const struct lend *l, struct tree **out)
 {
 	struct rd r;
 	struct tree *t = NULL;
@@ -643,6 +765,13 @@ int tree_decode(const uint8_t *p, size_t n, struct tree **out)
 	inodes = xmalloc(count * sizeof(*inodes));
 	t = xcalloc(1, sizeof(*t));
 	t->version = version;
+	if (l) {
+		t->lends = xmalloc(sizeof(*t->lends));
+		t->lends[0] = *l;
+		t->lends[0].refs = 0;
+		t->lends[0].open = true;
+		t->nlends = 1;
+	}
 
 	while (got < count) {
 		uint8_t type = rd_u8(&r), flags = rd_u8(&r);
@@ -688,8 +817,13 @@ int tree_decode(const uint8_t *p, size_t n, struct tree **out)
 			data = rd_take(&r, size);
 			if (!data)
 				goto out_free;
-			if (size)
+			if (size && l) {
+				node->data = (uint8_t *)data;
+				node->lent = true;
+				t->lends[0].refs++;
+			} else if (size) {
 				node->data = xmemdup(data, size);
+			}
 			node->size = size;
 			bytes += size;
 		} else if (size) {
@@ -725,12 +859,38 @@ int tree_decode(const uint8_t *p, size_t n, struct tree **out)
 	t = NULL;
 	rc = 0;
 out_free:
-	if (t && !t->root)
+	if (t && t->root && l)
+		subtree_each(t, t->root, lend_forget);
+	if (t && l)
+		t->nlends = 0;
+	if (t && !t->root) {
+		free(t->lends);
 		free(t);
-	else
+	} else {
 		tree_free(t);
+	}
 	free(stack);
 	free(inodes);
+	return rc;
+}
+
+int tree_decode(const uint8_t *p, size_t n, struct tree **out)
+{
+	return decode(p, n, NULL, out);
+}
+
+int tree_decode_lent(const uint8_t *p, size_t n, struct tree *from, struct tree **out)
+{
+	struct lend *l = from->nlends ? &from->lends[from->nlends - 1] : NULL;
+	int rc;
+
+	if (!l || !l->open || l->refs || lend_of(from, p, n) != l)
+		return decode(p, n, NULL, out);
+	rc = decode(p, n, l, out);
+	if (rc == 0) {
+		tree_lend_close(*out);
+		from->nlends--; /* the new tree has it now */
+	}
 	return rc;
 }
 

@@ -116,6 +116,7 @@ struct tree_node {
 	uint32_t nslots;           /* power of two, 0 before the first child */
 	struct tree_node **sorted; /* TREE_DIR: children in name order */
 	bool sorted_ok;            /* sorted[] matches the children */
+	bool lent;                 /* data points into a lent mapping */
 	uint32_t sorted_idx;       /* own index in parent->sorted */
 };
 
@@ -124,6 +125,19 @@ struct tree;
 /* An empty tree: just the root (version 0, mtime 0, writer 0). */
 int tree_new(struct tree **out);
 void tree_free(struct tree *t); /* NULL-safe */
+
+/* Lending, for a fast start: the journal being replayed is mapped
+ * read-only, and while a lend is open a tree_write() of a file's whole
+ * content from inside that mapping makes the node point there instead of
+ * copying.  tree_lend() hands the mapping to the tree (closing the lend
+ * open before); the tree munmap()s a mapping once its lend is closed and
+ * no node points into it any more (content rewritten, file removed, tree
+ * freed).  tree_lend_close() closes the open lend; tree_unlend() copies
+ * every lent content into the heap and unmaps all (after a compaction,
+ * so that the disk space of the journal it replaced is freed). */
+void tree_lend(struct tree *t, const uint8_t *base, size_t len);
+void tree_lend_close(struct tree *t);
+void tree_unlend(struct tree *t);
 
 const struct tree_node *tree_root(const struct tree *t);
 
@@ -162,6 +176,11 @@ size_t tree_bytes(const struct tree *t);     /* content bytes */
 int tree_encode(const struct tree *t, struct buf *out);
 /* Validate and load a blob: 0 and *out, or -EBADMSG (nothing leaks). */
 int tree_decode(const uint8_t *p, size_t n, struct tree **out);
+/* The same, where p may lie in the open lend of the tree from (the
+ * snapshot being recovered, mapped; from has nothing in it yet): then the
+ * new tree takes that lend over and its files point into the mapping.
+ * On failure from keeps it. */
+int tree_decode_lent(const uint8_t *p, size_t n, struct tree *from, struct tree **out);
 
 /* 16-byte digest of the content (see above).  O(nodes + bytes). */
 void tree_digest(const struct tree *t, uint8_t out[TREE_DIGEST_SIZE]);

@@ -114,7 +114,7 @@ static int hook_state_load(void *ctx, const uint8_t *p, size_t n)
 	struct tree *t;
 	int rc;
 
-	rc = tree_decode(p, n, &t);
+	rc = tree_decode_lent(p, n, rules_tree_mut(d->rules), &t);
 	if (rc < 0)
 		return rc;
 	rules_load(d->rules, t);
@@ -357,9 +357,23 @@ static int open_node(struct cfsd *d)
 	return rc;
 }
 
+/* The snapshot and the records of the fast path are applied straight
+ * from the journal's mappings, so file content can stay there instead of
+ * being copied (tree_lend; through raft, entries are copies and the
+ * mapping just goes at the next tree_lend or tree_lend_close). */
+static bool mapped_cb(void *ctx, const uint8_t *base, size_t len)
+{
+	struct cfsd *d = ctx;
+
+	tree_lend(rules_tree_mut(d->rules), base, len);
+	return true;
+}
+
 int store_glue_open(struct cfsd *d)
 {
-	static const struct journal_cb cb = { snapshot_cb, record_cb };
+	static const struct journal_cb cb = { .snapshot = snapshot_cb,
+		                              .record = record_cb,
+		                              .mapped = mapped_cb };
 	int rc;
 
 	rc = load_cluster(d);
@@ -400,6 +414,7 @@ int store_glue_open(struct cfsd *d)
 	}
 	if (rc < 0)
 		return rc;
+	tree_lend_close(rules_tree_mut(d->rules));
 	if (d->bad_ops)
 		log_err("%s: %llu journal entries did not decode and were skipped", d->state_dir,
 		        (unsigned long long)d->bad_ops);
@@ -452,6 +467,8 @@ static void compact_done_cb(struct ev_loop *loop, ev_child *w, int revents)
 		return;
 	}
 	node_compacted(d->node, d->compact_index);
+	/* the old generation is gone from the directory; let its disk space go */
+	tree_unlend(rules_tree_mut(d->rules));
 	log_info("%s: compacted into generation %llu at index %llu", d->state_dir,
 	         (unsigned long long)journal_gen(d->journal), (unsigned long long)d->compact_index);
 }

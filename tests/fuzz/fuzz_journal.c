@@ -49,7 +49,7 @@ static int on_record(void *ctx, const struct jrec *r)
 	return 0;
 }
 
-static const struct journal_cb cb = { on_snapshot, on_record };
+static const struct journal_cb cb = { .snapshot = on_snapshot, .record = on_record };
 
 static void fix_crcs(uint8_t *p, size_t n)
 {

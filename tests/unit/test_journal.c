@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -131,7 +132,7 @@ static int coll_record(void *ctx, const struct jrec *r)
 	return 0;
 }
 
-static const struct journal_cb coll_cb = { coll_snapshot, coll_record };
+static const struct journal_cb coll_cb = { .snapshot = coll_snapshot, .record = coll_record };
 
 static char *dup_dir(const char *d)
 {
@@ -1252,6 +1253,96 @@ static void test_install(void)
 	coll_free(&c);
 }
 
+/* The mapped hook: the snapshot blob and every payload lie in the
+ * mapping announced before them; kept mappings stay, the others go. */
+struct maps {
+	struct coll c;
+	const uint8_t *base[8];
+	size_t len[8];
+	int n;
+	bool keep;
+	size_t outside; /* payloads or blobs not in the latest mapping */
+};
+
+static bool in_latest(const struct maps *m, const uint8_t *p, size_t len)
+{
+	return m->n && p >= m->base[m->n - 1] && p + len <= m->base[m->n - 1] + m->len[m->n - 1];
+}
+
+static bool maps_mapped(void *ctx, const uint8_t *base, size_t len)
+{
+	struct maps *m = ctx;
+
+	T_ASSERT(m->n < 8);
+	m->base[m->n] = base;
+	m->len[m->n++] = len;
+	return m->keep;
+}
+
+static int maps_snapshot(void *ctx, uint64_t index, uint64_t term, const uint8_t *blob, size_t len)
+{
+	struct maps *m = ctx;
+
+	m->outside += !in_latest(m, blob, len);
+	return coll_snapshot(&m->c, index, term, blob, len);
+}
+
+static int maps_record(void *ctx, const struct jrec *r)
+{
+	struct maps *m = ctx;
+
+	if (r->len)
+		m->outside += !in_latest(m, r->p, r->len);
+	return coll_record(&m->c, r);
+}
+
+static void test_mapped(void)
+{
+	static const struct journal_cb cb = { .snapshot = maps_snapshot,
+		                              .record = maps_record,
+		                              .mapped = maps_mapped };
+	char *dir = dup_dir(t_tmpdir());
+	struct tree_stub ts = { 5, 100, 0 };
+	struct maps m = { 0 };
+	struct journal *j;
+	int i;
+
+	T_OK(journal_open(dir, &coll_cb, &m.c, &j));
+	fill(j, 1, 30, 0);
+	T_OK(journal_compact(j, 20, 1, stub_encode, &ts));
+	fill(j, 31, 40, 0);
+	T_OK(journal_sync(j));
+	journal_close(j);
+	coll_free(&m.c);
+
+	/* kept: snapshot.2, then journal.2; both still mapped after */
+	m.keep = true;
+	T_OK(journal_open(dir, &cb, &m, &j));
+	T_EQ_INT(m.n, 2);
+	T_EQ_INT(m.outside, 0);
+	T_EQ_INT(m.c.nsnap, 1);
+	T_ASSERT(!memcmp(m.c.snap, "tree@5", 6));
+	T_EQ_INT(m.c.last, 40);
+	T_ASSERT(log_has(&m.c, 21, 40, 0));
+	for (i = 0; i < m.n; i++) {
+		T_EQ_INT(msync((void *)m.base[i], m.len[i], MS_ASYNC), 0);
+		T_EQ_INT(munmap((void *)m.base[i], m.len[i]), 0);
+	}
+	journal_close(j);
+	coll_free(&m.c);
+
+	/* declined: the journal unmaps them itself */
+	memset(&m, 0, sizeof(m));
+	T_OK(journal_open(dir, &cb, &m, &j));
+	T_EQ_INT(m.n, 2);
+	T_EQ_INT(m.outside, 0);
+	for (i = 0; i < m.n; i++)
+		T_ASSERT(msync((void *)m.base[i], m.len[i], MS_ASYNC) < 0 && errno == ENOMEM);
+	journal_close(j);
+	coll_free(&m.c);
+	free(dir);
+}
+
 int main(int argc, char **argv)
 {
 	t_init(argc, argv);
@@ -1273,5 +1364,6 @@ int main(int argc, char **argv)
 	T_RUN(test_compaction_failures);
 	T_RUN(test_recovery_failures);
 	T_RUN(test_install);
+	T_RUN(test_mapped);
 	return t_done();
 }

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include "core/buf.h"
 #include "core/crc32c.h"
 #include "core/endian.h"
@@ -602,6 +603,142 @@ static void test_wide_dir(void)
 	tree_free(t);
 }
 
+/* A fresh read-only mapping of len bytes starting with the n bytes of
+ * src, as the journal lends it. */
+static uint8_t *map_copy(const void *src, size_t n, size_t len)
+{
+	uint8_t *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	T_ASSERT(m != MAP_FAILED && n <= len);
+	memcpy(m, src, n);
+	T_EQ_INT(mprotect(m, len, PROT_READ), 0);
+	return m;
+}
+
+/* msync() fails with ENOMEM on an address range that is not mapped */
+static bool mapped(const void *p, size_t len)
+{
+	return msync((void *)p, len, MS_ASYNC) == 0;
+}
+
+static int write_whole(struct tree *t, const char *path, const uint8_t *p, uint32_t len)
+{
+	return tree_write(t, mut(t, path), 0, p, len, true, tree_next_version(t), 1, 1);
+}
+
+/* Content lent from a mapping stays there until changed; the mapping
+ * goes once its lend is closed and nothing points into it. */
+static void test_lend(void)
+{
+	static const char text[] = "aaaa:bbbb:cccc:dddd";
+	size_t len = 2 * 4096;
+	uint8_t *m = map_copy(text, sizeof(text), len), *m2;
+	struct tree *t;
+	struct tree_node *a, *b, *c;
+
+	tree_new(&t);
+	T_EQ_INT(add(t, "", "a", TREE_FILE, 1), 0);
+	T_EQ_INT(add(t, "", "b", TREE_FILE, 1), 0);
+	T_EQ_INT(add(t, "", "c", TREE_FILE, 1), 0);
+	a = mut(t, "a");
+	b = mut(t, "b");
+	c = mut(t, "c");
+	tree_lend(t, m, len);
+	T_EQ_INT(write_whole(t, "a", m, 4), 0);
+	T_ASSERT(a->data == m && a->lent);
+	T_EQ_INT(write_whole(t, "b", m + 5, 4), 0);
+	T_ASSERT(b->data == m + 5 && b->lent);
+	/* partial writes and content from elsewhere are copied */
+	T_EQ_INT(tree_write(t, c, 0, m + 10, 4, false, tree_next_version(t), 1, 1), 0);
+	T_ASSERT(!c->lent && c->data != m + 10);
+	T_EQ_INT(write_whole(t, "c", (const uint8_t *)"zz", 2), 0);
+	T_ASSERT(!c->lent);
+	T_EQ_INT(tree_bytes(t), 10);
+	/* a write into lent content copies it first, the mapping untouched */
+	T_EQ_INT(tree_write(t, a, 2, (const uint8_t *)"XY", 2, false, tree_next_version(t), 1, 1),
+	         0);
+	T_ASSERT(!a->lent && a->data != m);
+	T_EQ_MEM(a->data, "aaXY", 4);
+	T_EQ_MEM(m, "aaaa", 4);
+	tree_lend_close(t);
+	T_ASSERT(mapped(m, len)); /* b still points there */
+	T_EQ_INT(tree_remove(t, b), 0);
+	T_ASSERT(!mapped(m, len));
+
+	/* a closed lend lends nothing more; a new lend takes over */
+	m = map_copy(text, sizeof(text), len);
+	m2 = map_copy(text, sizeof(text), len);
+	tree_lend(t, m, len);
+	T_EQ_INT(write_whole(t, "a", m, 9), 0);
+	tree_lend(t, m2, len);
+	T_ASSERT(mapped(m, len));
+	T_EQ_INT(write_whole(t, "c", m, 4), 0);
+	T_ASSERT(!c->lent);
+	T_EQ_INT(write_whole(t, "c", m2 + 15, 4), 0);
+	T_ASSERT(c->lent && c->data == m2 + 15);
+	T_EQ_INT(write_whole(t, "a", m2 + 10, 4), 0); /* from one lend to the other */
+	T_ASSERT(!mapped(m, len));
+	T_EQ_MEM(a->data, "cccc", 4);
+	/* unlend: everything into the heap, every mapping gone */
+	tree_unlend(t);
+	T_ASSERT(!mapped(m2, len));
+	T_ASSERT(!a->lent && !c->lent);
+	T_EQ_MEM(a->data, "cccc", 4);
+	T_EQ_MEM(c->data, "dddd", 4);
+	/* freeing the tree releases what it still holds */
+	m = map_copy(text, sizeof(text), len);
+	tree_lend(t, m, len);
+	T_EQ_INT(write_whole(t, "a", m, 4), 0);
+	tree_lend_close(t);
+	tree_free(t);
+	T_ASSERT(!mapped(m, len));
+}
+
+/* A snapshot mapped and lent to an empty tree: the decoded tree takes
+ * the lend over; on a damaged snapshot the lender keeps it. */
+static void test_decode_lent(void)
+{
+	struct tree *t = sample(), *e, *u;
+	struct buf b = { 0 };
+	const struct tree_node *n;
+	uint8_t *m, dt[TREE_DIGEST_SIZE], du[TREE_DIGEST_SIZE];
+	size_t len;
+
+	T_EQ_INT(tree_encode(t, &b), 0);
+	len = b.len;
+	m = map_copy(b.p, len, len);
+	tree_new(&e);
+	tree_lend(e, m, len);
+	/* damaged: nothing changes hands */
+	T_EQ_INT(tree_decode_lent(m, len - 1, e, &u), -EBADMSG);
+	T_ASSERT(mapped(m, len));
+	T_EQ_INT(tree_decode_lent(m, len, e, &u), 0);
+	n = tree_lookup(u, "storage.cfg");
+	T_ASSERT(n && n->lent && n->data > m && n->data < m + len);
+	T_EQ_MEM(n->data, "dir: local\n", 11);
+	tree_free(e);
+	T_ASSERT(mapped(m, len));
+	tree_digest(t, dt);
+	tree_digest(u, du);
+	T_EQ_MEM(dt, du, TREE_DIGEST_SIZE);
+	tree_free(u);
+	T_ASSERT(!mapped(m, len));
+	/* a lender whose lend is in use already: the content is copied */
+	m = map_copy(b.p, len, len);
+	tree_new(&e);
+	T_EQ_INT(add(e, "", "x", TREE_FILE, 1), 0);
+	tree_lend(e, m, len);
+	T_EQ_INT(write_whole(e, "x", m + 4, 4), 0);
+	T_EQ_INT(tree_decode_lent(m, len, e, &u), 0);
+	T_ASSERT(!tree_lookup(u, "storage.cfg")->lent);
+	tree_free(u);
+	T_ASSERT(mapped(m, len));
+	tree_free(e);
+	T_ASSERT(!mapped(m, len));
+	buf_free(&b);
+	tree_free(t);
+}
+
 int main(int argc, char **argv)
 {
 	t_init(argc, argv);
@@ -617,5 +754,7 @@ int main(int argc, char **argv)
 	T_RUN(test_decode_header);
 	T_RUN(test_big_tree);
 	T_RUN(test_wide_dir);
+	T_RUN(test_lend);
+	T_RUN(test_decode_lent);
 	return t_done();
 }
