@@ -15,6 +15,8 @@
 #   - cold start with 20 000 files of ~1.5 KB: cfsd exec to the first
 #     answered read
 #   - VmRSS of cfsd after that load
+#   - the same after the files were rewritten twice (compaction: the
+#     start reads a snapshot and the journal written since)
 # Benchmarks print figures; they are not timed tests.
 set -u
 CFSBOX=${CFSBOX:-./cfsbox}
@@ -104,3 +106,27 @@ for run in 1 2 3; do
 	stop
 done
 grep -o "replayed in [0-9.]* ms" "$T/cfsd.log" | tail -1 | sed 's/^/  cfsd log: /'
+
+# the same files rewritten twice: compaction runs, and a start reads a
+# snapshot plus the journal written since
+start
+for k in 1 2; do
+	"$BENCH" --root "$ROOT" --ops "$FILES" --size 1500 --clients 32 --prefix load >"$T/load.json" ||
+		echo "rewrite: $(cat "$T/load.json")"
+done
+for _ in $(seq 50); do
+	ls "$ROOT"/var/lib/cfsd/snap.* >/dev/null 2>&1 && break
+	sleep 0.1
+done
+stop
+echo "after rewriting them twice: $(cd "$ROOT"/var/lib/cfsd && ls snap.* journal.* | xargs stat -c '%n %s bytes' | paste -sd, | sed 's/,/, /g')"
+for run in 1 2 3; do
+	t0=$(date +%s%N)
+	"$CFSBOX" cfsd -f --root "$ROOT" --name bench 2>>"$T/cfsd.log" &
+	PID=$!
+	r=$("$BENCH" --root "$ROOT" --wait-read load/0/0)
+	t1=$(field answered_ns "$r")
+	rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$PID/status")
+	echo "cold start $run from snapshot + journal: exec to first answered read $(((t1 - t0) / 1000)) us; VmRSS $rss KiB"
+	stop
+done
