@@ -133,7 +133,10 @@ int raft_msg_decode(const uint8_t *p, size_t n, struct raft_msg *m)
 	m->type = rd_u8(&rd);
 	flags = rd_u16(&rd);
 	m->term = rd_u64(&rd);
-	if (rd.err || flags || m->term == 0 || m->term > RAFT_TERM_MAX)
+	if (rd.err || (flags & ~RAFT_MSG_F_QUIET) || m->term == 0 || m->term > RAFT_TERM_MAX)
+		return -EBADMSG;
+	m->quiet = flags & RAFT_MSG_F_QUIET;
+	if (m->quiet && m->type != RAFT_MSG_APPEND)
 		return -EBADMSG;
 	switch (m->type) {
 	case RAFT_MSG_PREVOTE_REQ:
@@ -157,7 +160,7 @@ int raft_msg_decode(const uint8_t *p, size_t n, struct raft_msg *m)
 		m->prev_term = rd_u64(&rd);
 		m->commit = rd_u64(&rd);
 		m->n_entries = rd_u32(&rd);
-		if (rd.err)
+		if (rd.err || (m->quiet && m->n_entries))
 			return -EBADMSG;
 		if ((m->prev_index == 0) != (m->prev_term == 0) || m->prev_term > m->term ||
 		    m->commit > RAFT_INDEX_MAX || m->prev_index > RAFT_INDEX_MAX - m->n_entries)
@@ -427,10 +430,12 @@ static void send_snap_resp(struct raft *r, uint32_t to, uint64_t snap_index, uin
 }
 
 /* APPEND to p with prev = from - 1 and, if with_entries, the entries from
- * `from` on (bounded by RAFT_BATCH_MAX, at least one).  Returns the index
- * of the last entry sent (from - 1 if none).  The caller checked that
- * from - 1 is not below the log start. */
-static uint64_t send_append(struct raft *r, struct peer *p, uint64_t from, bool with_entries)
+ * `from` on (bounded by RAFT_BATCH_MAX, at least one); without entries it
+ * may be quiet (RAFT_MSG_F_QUIET).  Returns the index of the last entry
+ * sent (from - 1 if none).  The caller checked that from - 1 is not below
+ * the log start. */
+static uint64_t send_append(struct raft *r, struct peer *p, uint64_t from, bool with_entries,
+                            bool quiet)
 {
 	uint64_t prev = from - 1, prev_term = 0, last = last_index(r), i;
 	size_t n_off, bytes = 0;
@@ -438,6 +443,8 @@ static uint64_t send_append(struct raft *r, struct peer *p, uint64_t from, bool 
 
 	term_at(r, prev, &prev_term);
 	msg_start(r, RAFT_MSG_APPEND, r->term);
+	if (quiet && !with_entries)
+		put_le16(r->tx.p + 2, RAFT_MSG_F_QUIET);
 	buf_put_le64(&r->tx, prev);
 	buf_put_le64(&r->tx, prev_term);
 	buf_put_le64(&r->tx, r->commit);
@@ -464,17 +471,18 @@ static uint64_t send_append(struct raft *r, struct peer *p, uint64_t from, bool 
 /* An APPEND without entries whose prev is the follower's match: it
  * matches (what was acknowledged is durable), so it carries the commit
  * index and keeps the lease without a rejection. */
-static void send_heartbeat(struct raft *r, struct peer *p)
+static void send_heartbeat(struct raft *r, struct peer *p, bool quiet)
 {
-	send_append(r, p, MAX(p->match, r->snap_index) + 1, false);
+	send_append(r, p, MAX(p->match, r->snap_index) + 1, false, quiet);
 }
 
 /* Tell an idle follower a commit index it has not heard yet (busy ones
- * learn it from the next APPEND). */
+ * learn it from the next APPEND): a heartbeat it need not answer, as the
+ * answer could not move its match. */
 static void tell_commit(struct raft *r, struct peer *p)
 {
 	if (p != r->me && !p->snap && !p->probe && !p->inflight && p->commit_sent < r->commit)
-		send_heartbeat(r, p);
+		send_heartbeat(r, p, true);
 }
 
 static void snap_cache_drop(struct raft *r)
@@ -567,18 +575,18 @@ static void replicate(struct raft *r, struct peer *p, bool heartbeat)
 	}
 	if (p->probe) {
 		if (heartbeat || !p->inflight) {
-			send_append(r, p, p->next, true);
+			send_append(r, p, p->next, true, false);
 			p->inflight = 1;
 		}
 		return;
 	}
 	while (p->next <= last && p->inflight < RAFT_INFLIGHT_MAX) {
-		p->next = send_append(r, p, p->next, true) + 1;
+		p->next = send_append(r, p, p->next, true, false) + 1;
 		p->inflight++;
 		sent = true;
 	}
 	if (heartbeat && !sent)
-		send_heartbeat(r, p);
+		send_heartbeat(r, p, false);
 }
 
 static void replicate_all(struct raft *r, bool heartbeat)
@@ -929,7 +937,8 @@ static int on_append(struct raft *r, struct peer *p, const struct raft_msg *m)
 			return fail(r, rc);
 	}
 	match = MAX(idx, r->snap_index);
-	send_append_resp(r, p->id, true, match, 0);
+	if (!m->quiet)
+		send_append_resp(r, p->id, true, match, 0);
 	set_commit(r, MIN(m->commit, match));
 	return 0;
 }

@@ -49,7 +49,8 @@
  *	off len field
  *	  0   1 version  RAFT_MSG_VERSION (other: -EPROTO, not parsed)
  *	  1   1 type     enum raft_msg_type
- *	  2   2 flags    0 (other values: -EBADMSG)
+ *	  2   2 flags    0, or RAFT_MSG_F_QUIET on an APPEND without entries
+ *	                 (other values: -EBADMSG)
  *	  4   8 term     sender's term (PREVOTE_REQ: the term it would run in,
  *	                 PREVOTE_RESP granted: the term of the request);
  *	                 1..RAFT_TERM_MAX; every other term field is <= it and
@@ -92,6 +93,9 @@
 
 #define RAFT_MSG_VERSION  1
 #define RAFT_MSG_HDR_SIZE 12
+/* a leader's commit notification: the follower takes the commit index
+ * and does not answer (the periodic heartbeats are answered) */
+#define RAFT_MSG_F_QUIET  1
 #define RAFT_NODES_MAX    64                      /* nodes in a configuration */
 #define RAFT_ENTRY_MAX    (2u * 1024 * 1024)      /* bytes of one entry's data */
 #define RAFT_BATCH_MAX    (1024u * 1024)          /* entry bytes per APPEND (>= 1 entry) */
@@ -344,6 +348,7 @@ struct raft_msg {
 	uint64_t prev_term;
 	uint64_t commit;
 	uint32_t n_entries;
+	bool quiet;             /* RAFT_MSG_F_QUIET */
 	const uint8_t *entries; /* n_entries encoded entries */
 	size_t entries_len;
 	bool success;           /* APPEND_RESP */
