@@ -33,6 +33,13 @@ static ssize_t s_write(int fd, const void *p, size_t n)
 	return r < 0 ? -errno : r;
 }
 
+static ssize_t s_pwrite(int fd, const void *p, size_t n, off_t off)
+{
+	ssize_t r = pwrite(fd, p, n, off);
+
+	return r < 0 ? -errno : r;
+}
+
 static int s_fsync(int fd)
 {
 	return fsync(fd) < 0 ? -errno : 0;
@@ -64,12 +71,12 @@ static int s_unlink(const char *path)
 }
 
 static const struct sys_table sys_default = {
-	s_open,      s_read,      s_pread, s_write,  s_fsync,
+	s_open,      s_read,      s_pread, s_write,  s_pwrite, s_fsync,
 	s_fdatasync, s_ftruncate, s_close, s_rename, s_unlink,
 };
 
 struct sys_table sys = {
-	s_open,      s_read,      s_pread, s_write,  s_fsync,
+	s_open,      s_read,      s_pread, s_write,  s_pwrite, s_fsync,
 	s_fdatasync, s_ftruncate, s_close, s_rename, s_unlink,
 };
 
@@ -93,6 +100,26 @@ int write_all(int fd, const void *p, size_t n)
 			return -EIO;
 		c += r;
 		n -= (size_t)r;
+	}
+	return 0;
+}
+
+int pwrite_all(int fd, const void *p, size_t n, off_t off)
+{
+	const char *c = p;
+
+	while (n) {
+		ssize_t r = sys.pwrite(fd, c, n, off);
+
+		if (r == -EINTR)
+			continue;
+		if (r < 0)
+			return (int)r;
+		if (r == 0)
+			return -EIO;
+		c += r;
+		n -= (size_t)r;
+		off += r;
 	}
 	return 0;
 }

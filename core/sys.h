@@ -16,6 +16,7 @@ struct sys_table {
 	ssize_t (*read)(int fd, void *p, size_t n);
 	ssize_t (*pread)(int fd, void *p, size_t n, off_t off);
 	ssize_t (*write)(int fd, const void *p, size_t n);
+	ssize_t (*pwrite)(int fd, const void *p, size_t n, off_t off);
 	int (*fsync)(int fd);
 	int (*fdatasync)(int fd);
 	int (*ftruncate)(int fd, off_t len);
@@ -29,6 +30,8 @@ void sys_reset(void);
 
 /* write all n bytes (retrying short writes and EINTR); 0 or -errno */
 int write_all(int fd, const void *p, size_t n);
+/* the same at offset off (the file offset does not move) */
+int pwrite_all(int fd, const void *p, size_t n, off_t off);
 /* fsync a directory so that a rename or create in it is durable */
 int fsync_dir(const char *dir);
 

@@ -61,12 +61,14 @@ struct journal {
 	char *dir;               /* owned */
 	char path[CFS_PATH_MAX]; /* current generation */
 	int lock_fd;             /* <dir>/lock, flock()ed; -1 if none */
-	int fd;                  /* current generation, O_APPEND; -1 if none */
+	int fd;                  /* current generation; -1 if none */
 	uint64_t gen;            /* current generation */
 	uint32_t salt;           /* of the current generation */
 	uint64_t base_index;     /* of the current generation */
 	uint64_t base_term;      /* of the current generation */
-	uint64_t size;           /* bytes in the current generation */
+	uint64_t size;           /* bytes of records in the current generation */
+	uint64_t alloc;          /* its file size: zeros from size on */
+	uint64_t prealloc;       /* journal_set_prealloc() */
 	struct jent *ents;       /* entries base_index + 1 .. of the log */
 	size_t nents, ents_cap;  /* entries in use, allocated */
 	bool have_state;         /* a STATE record was seen */
@@ -489,9 +491,36 @@ static int replay_gen(struct replay *rp, struct jfile *f, const struct jhdr *jh,
 	return 0;
 }
 
-/* Cut f at end: keep the cut bytes at the end of <path>.dropped, then
- * truncate and fsync. */
-static int cut_tail(const char *dir, const char *path, struct jfile *f, uint64_t end)
+/* After the last valid record at end: *used is where the last non-zero
+ * byte of the file ends (end if only zeros follow: the preallocated
+ * space of journal_set_prealloc(), no damage). */
+static int tail_used(struct jfile *f, uint64_t end, uint64_t *used)
+{
+	uint64_t off = f->size;
+	const uint8_t *p;
+	int rc;
+
+	while (off > end) {
+		size_t n = (size_t)MIN(off - end, (uint64_t)READ_CHUNK), k;
+
+		rc = jf_get(f, off - n, n, &p);
+		if (rc < 0)
+			return rc;
+		for (k = n; k > 0 && !p[k - 1]; k--)
+			;
+		if (k) {
+			*used = off - n + k;
+			return 0;
+		}
+		off -= n;
+	}
+	*used = end;
+	return 0;
+}
+
+/* Cut f at end: keep the bytes up to used at the end of <path>.dropped,
+ * then truncate and fsync. */
+static int cut_tail(const char *dir, const char *path, struct jfile *f, uint64_t end, uint64_t used)
 {
 	char dropped[CFS_PATH_MAX];
 	uint8_t *chunk;
@@ -499,7 +528,7 @@ static int cut_tail(const char *dir, const char *path, struct jfile *f, uint64_t
 	int dfd, rc;
 
 	log_warn("%s: invalid record at offset %llu, dropping %llu bytes", path,
-	         (unsigned long long)end, (unsigned long long)(f->size - end));
+	         (unsigned long long)end, (unsigned long long)(used - end));
 	rc = path_fmt(dropped, sizeof(dropped), "%s.dropped", path);
 	if (rc < 0)
 		return rc;
@@ -507,8 +536,8 @@ static int cut_tail(const char *dir, const char *path, struct jfile *f, uint64_t
 	if (dfd < 0)
 		return dfd;
 	chunk = xmalloc(READ_CHUNK);
-	for (off = end; off < f->size;) {
-		size_t n = (size_t)MIN(f->size - off, (uint64_t)READ_CHUNK);
+	for (off = end; off < used;) {
+		size_t n = (size_t)MIN(used - off, (uint64_t)READ_CHUNK);
 
 		rc = read_at(f->fd, chunk, n, off);
 		if (rc == 0)
@@ -544,7 +573,7 @@ static int gen_open(const char *dir, uint64_t gen, bool rw, char *path, struct j
 	rc = gen_path(path, CFS_PATH_MAX, dir, "journal", gen, "");
 	if (rc < 0)
 		return rc;
-	f->fd = sys.open(path, rw ? O_RDWR | O_APPEND | O_CLOEXEC : O_RDONLY | O_CLOEXEC, 0);
+	f->fd = sys.open(path, rw ? O_RDWR | O_CLOEXEC : O_RDONLY | O_CLOEXEC, 0);
 	if (f->fd < 0)
 		return f->fd;
 	rc = file_size(f->fd, &f->size);
@@ -597,7 +626,7 @@ static int gen_begin(const char *dir, const struct jhdr *jh, char *tmp, int *fd)
 	rc = gen_path(tmp, CFS_PATH_MAX, dir, "journal", jh->gen, ".tmp");
 	if (rc < 0)
 		return rc;
-	*fd = sys.open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+	*fd = sys.open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (*fd < 0)
 		return *fd;
 	hdr_encode(h, jh);
@@ -827,7 +856,7 @@ static int recover(const char *dir, const struct journal_cb *cb, void *ctx, stru
 		struct jfile f = { .fd = -1 };
 		bool last_gen = g == newest;
 		struct jhdr jh;
-		uint64_t end = 0;
+		uint64_t end = 0, used = 0;
 
 		rp.collect = j && last_gen;
 		rc = gen_open(dir, g, rp.collect, path, &f, &jh);
@@ -840,7 +869,9 @@ static int recover(const char *dir, const struct journal_cb *cb, void *ctx, stru
 			rc = replay_gen(&rp, &f, &jh, &end);
 		} else if (rc == -EBADMSG)
 			log_err("%s: damaged header", path);
-		if (rc == 0 && end < f.size) {
+		if (rc == 0 && end < f.size)
+			rc = tail_used(&f, end, &used);
+		if (rc == 0 && used > end) {
 			if (!last_gen)
 				log_warn("%s: invalid record at offset %llu; the next generation "
 				         "must cover the rest",
@@ -848,9 +879,9 @@ static int recover(const char *dir, const struct journal_cb *cb, void *ctx, stru
 			else if (!j)
 				log_warn("%s: invalid record at offset %llu, ignoring %llu bytes",
 				         path, (unsigned long long)end,
-				         (unsigned long long)(f.size - end));
+				         (unsigned long long)(used - end));
 			else
-				rc = cut_tail(dir, path, &f, end);
+				rc = cut_tail(dir, path, &f, end, used);
 		}
 		if (rc == 0 && rp.collect) {
 			memcpy(j->path, path, sizeof(j->path));
@@ -859,6 +890,7 @@ static int recover(const char *dir, const struct journal_cb *cb, void *ctx, stru
 			j->gen = g;
 			j->salt = jh.salt;
 			j->size = end;
+			j->alloc = f.size;
 		}
 		jf_close(&f);
 		if (rc < 0)
@@ -929,6 +961,22 @@ uint64_t journal_last_index(const struct journal *j)
 	return j->base_index + j->nents;
 }
 
+/* Zero the file up to `to` (as far as the disk allows: appends go on
+ * without), so that a record written there and synced changes no file
+ * size or extent and fdatasync() has no metadata to commit. */
+static void zero_ahead(struct journal *j, uint64_t to)
+{
+	static uint8_t zeros[64 * 1024]; /* .bss, never written */
+
+	while (j->alloc < to) {
+		size_t n = (size_t)MIN(to - j->alloc, (uint64_t)sizeof(zeros));
+
+		if (pwrite_all(j->fd, zeros, n, (off_t)j->alloc) < 0)
+			break;
+		j->alloc += n;
+	}
+}
+
 int journal_append(struct journal *j, const struct jrec *r)
 {
 	uint64_t last = journal_last_index(j);
@@ -945,7 +993,9 @@ int journal_append(struct journal *j, const struct jrec *r)
 
 	buf_reset(&j->scratch);
 	rec_put(&j->scratch, j->salt, r);
-	rc = write_all(j->fd, j->scratch.p, j->scratch.len);
+	if (j->prealloc && j->size + j->scratch.len > j->alloc)
+		zero_ahead(j, j->size + j->scratch.len + j->prealloc);
+	rc = pwrite_all(j->fd, j->scratch.p, j->scratch.len, (off_t)j->size);
 	if (rc < 0) {
 		j->err = rc;
 		log_err("%s: write failed, journal broken until restart: %s", j->path,
@@ -959,8 +1009,14 @@ int journal_append(struct journal *j, const struct jrec *r)
 	else
 		state_save(j, r);
 	j->size += j->scratch.len;
+	j->alloc = MAX(j->alloc, j->size);
 	j->dirty = true;
 	return 0;
+}
+
+void journal_set_prealloc(struct journal *j, uint64_t bytes)
+{
+	j->prealloc = bytes;
 }
 
 int journal_sync(struct journal *j)
@@ -1115,7 +1171,7 @@ static int compact_switch(struct journal *j, uint64_t index, uint64_t term)
 	j->salt = jh.salt;
 	j->base_index = index;
 	j->base_term = term;
-	j->size = off;
+	j->size = j->alloc = off;
 	free(j->ents);
 	j->ents = ents;
 	j->nents = n;
@@ -1298,7 +1354,7 @@ int journal_install(struct journal *j, uint64_t index, uint64_t term, const uint
 	j->salt = jh.salt;
 	j->base_index = index;
 	j->base_term = term;
-	j->size = JOURNAL_HDR_SIZE + out.len;
+	j->size = j->alloc = JOURNAL_HDR_SIZE + out.len;
 	j->nents = 0;
 	j->dirty = false;
 	j->snap_size = len;
@@ -1328,7 +1384,7 @@ int journal_dump(const char *path, const struct journal_cb *cb, void *ctx)
 	const char *base;
 	struct stat st;
 	struct jhdr jh;
-	uint64_t gen = 0, end = 0;
+	uint64_t gen = 0, end = 0, used = 0;
 	int rc;
 
 	if (stat(path, &st) < 0)
@@ -1353,8 +1409,10 @@ int journal_dump(const char *path, const struct journal_cb *cb, void *ctx)
 		rc = replay_gen(&rp, &f, &jh, &end);
 	}
 	if (rc == 0 && end < f.size)
+		rc = tail_used(&f, end, &used);
+	if (rc == 0 && used > end)
 		log_warn("%s: invalid record at offset %llu, ignoring %llu bytes", path,
-		         (unsigned long long)end, (unsigned long long)(f.size - end));
+		         (unsigned long long)end, (unsigned long long)(used - end));
 	jf_close(&f);
 	return rc;
 }

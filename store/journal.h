@@ -51,8 +51,10 @@
  * { JREC_TRUNC, base_index, base_term, NULL, 0 } passed to cb->record
  * (so a consumer drops the entries the next generation holds copies of,
  * and learns the term at the base).  ENTRY records at or below the
- * snapshot index are skipped.  At the first invalid record of the newest
- * generation the file is cut there (the cut bytes are appended to
+ * snapshot index are skipped.  Zero bytes after the last valid record
+ * are free space, not damage (see journal_set_prealloc()).  Otherwise, at
+ * the first invalid record of the newest generation the file is cut there
+ * (the cut bytes up to the last non-zero one are appended to
  * <file>.dropped, then ftruncate + fsync; logged as a warning).  An
  * invalid record in an older generation is data loss, -EBADMSG, unless
  * the valid part of that generation reaches the next generation's
@@ -179,6 +181,14 @@ int journal_append(struct journal *j, const struct jrec *r);
 /* One fdatasync() for everything appended since the last sync; returns 0
  * at once if nothing was appended. */
 int journal_sync(struct journal *j);
+
+/* Keep bytes zeros written ahead of the records of the current
+ * generation (0, the default: none): a record then lands in space the
+ * file already has, so its fdatasync() commits no file size or extent
+ * change, only the data (ext4: no journal commit; about 15% off each sync
+ * on the project machine).  The zeros are written once per `bytes` of
+ * records; on a full disk appends go on without them. */
+void journal_set_prealloc(struct journal *j, uint64_t bytes);
 
 /* true once a write or sync has failed (sticky, until journal_close) */
 bool journal_broken(const struct journal *j);

@@ -54,7 +54,8 @@ stop() {
 	wait "$PID" 2>/dev/null
 	PID=
 }
-jsize() { cat "$ROOT"/var/lib/cfsd/journal.* | wc -c; }
+# bytes of journal records (the files also hold preallocated zeros)
+jsize() { "$CFSBOX" cfs-status --root "$ROOT" --json | sed -E 's/.*"journal_bytes":([0-9]+).*/\1/'; }
 wbytes() { awk '/^write_bytes/ { print $2 }' "/proc/$PID/io" 2>/dev/null || echo 0; }
 field() { sed -E "s/.*\"$1\":([0-9.]+).*/\1/" <<<"$2"; }
 
@@ -92,8 +93,9 @@ start
 "$BENCH" --root "$ROOT" --ops "$FILES" --size 1500 --clients 32 --prefix load >"$T/load.json" ||
 	echo "load: $(cat "$T/load.json")"
 rss_warm=$(awk '/^VmRSS/ { print $2 }' "/proc/$PID/status")
+j=$(jsize)
 stop
-echo "loaded $FILES files of 1500 bytes; journal $(jsize) bytes; VmRSS of the writing cfsd $rss_warm KiB"
+echo "loaded $FILES files of 1500 bytes; journal $j bytes of records; VmRSS of the writing cfsd $rss_warm KiB"
 sync
 for run in 1 2 3; do
 	t0=$(date +%s%N)

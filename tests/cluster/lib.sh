@@ -93,6 +93,11 @@ net_up() {
 	local i ns
 	ip netns add "$HUB"
 	ip -n "$HUB" link set lo up
+	# a switch, not a firewall: frames crossing the hub's bridges skip
+	# iptables (br_netfilter's hooks are per namespace; this one is ours)
+	for k in iptables ip6tables arptables; do
+		ip netns exec "$HUB" sysctl -qw "net.bridge.bridge-nf-call-$k=0" 2>/dev/null || true
+	done
 	ip -n "$HUB" link add br0 type bridge
 	ip -n "$HUB" link set br0 up
 	ip -n "$HUB" link add br1 type bridge

@@ -384,11 +384,16 @@ static void test_cut_at_every_offset(void)
 		struct journal *j = NULL;
 		uint64_t want = 0;
 		uint8_t *drop;
-		size_t nd;
+		size_t nd, keep;
 		int i;
 
 		for (i = 1; i <= 8; i++)
 			want += cut >= end[i];
+		/* a torn tail is dropped up to its last non-zero byte; one of
+		 * zeros only is free space (preallocation), left in place */
+		keep = cut > end[want] ? cut - end[want] : 0;
+		while (keep && !orig[end[want] + keep - 1])
+			keep--;
 		copy_file(pth(src, "journal.1"), pth(dir, "journal.1"), cut);
 		T_OK(journal_open(dir, &coll_cb, &c, &j));
 		if (!j) {
@@ -400,16 +405,17 @@ static void test_cut_at_every_offset(void)
 		T_ASSERT(want == 0 || log_has(&c, 1, want, 0));
 		T_EQ_INT(journal_last_index(j), want);
 		T_EQ_INT(journal_size(j), end[want]);
-		T_EQ_INT(fsize(pth(dir, "journal.1")), end[want]);
 		nd = read_file(pth(dir, "journal.1.dropped"), &drop);
 		if (cut < JOURNAL_HDR_SIZE) {
 			/* incomplete header: the file is set aside whole */
 			T_EQ_INT(nd, cut);
+			T_EQ_INT(exists(pth(dir, "journal.1.dropped")), cut != end[want]);
 		} else {
-			T_EQ_INT(nd, cut - end[want]);
+			T_EQ_INT(fsize(pth(dir, "journal.1")), keep ? end[want] : cut);
+			T_EQ_INT(nd, keep);
 			T_ASSERT(!nd || !memcmp(drop, orig + end[want], nd));
+			T_EQ_INT(exists(pth(dir, "journal.1.dropped")), keep != 0);
 		}
-		T_EQ_INT(exists(pth(dir, "journal.1.dropped")), cut != end[want]);
 		free(drop);
 		/* appending after the cut continues the log */
 		T_OK(append_entry(j, want + 1, 9, 3));
@@ -479,6 +485,7 @@ static void test_bit_flips(void)
 
 static int n_fdatasync, n_write;
 static ssize_t (*real_write)(int, const void *, size_t);
+static ssize_t (*real_pwrite)(int, const void *, size_t, off_t);
 static int (*real_fdatasync)(int);
 
 static int count_fdatasync(int fd)
@@ -503,11 +510,18 @@ static ssize_t write_enospc(int fd, const void *p, size_t n)
 	return -ENOSPC;
 }
 
+/* appends: pwrite() at the end of the records */
+static ssize_t pwrite_enospc(int fd, const void *p, size_t n, off_t off)
+{
+	(void)off;
+	return write_enospc(fd, p, n);
+}
+
 /* the first call writes half the bytes, the next one fails */
-static ssize_t write_half(int fd, const void *p, size_t n)
+static ssize_t pwrite_half(int fd, const void *p, size_t n, off_t off)
 {
 	if (n_write++ == 0)
-		return real_write(fd, p, n / 2);
+		return real_pwrite(fd, p, n / 2, off);
 	return -EIO;
 }
 
@@ -525,7 +539,7 @@ static void test_write_failure_is_sticky(void)
 	good = journal_size(j);
 
 	n_write = 0;
-	sys.write = write_enospc;
+	sys.pwrite = pwrite_enospc;
 	T_EQ_INT(append_entry(j, 3, 1, 0), -ENOSPC);
 	sys_reset();
 	T_ASSERT(journal_broken(j));
@@ -545,8 +559,8 @@ static void test_write_failure_is_sticky(void)
 
 	/* a torn write: half a record reaches the file */
 	n_write = 0;
-	real_write = sys.write;
-	sys.write = write_half;
+	real_pwrite = sys.pwrite;
+	sys.pwrite = pwrite_half;
 	T_ASSERT(append_entry(j, 3, 1, 0) < 0);
 	sys_reset();
 	T_ASSERT(journal_broken(j));
@@ -1253,6 +1267,84 @@ static void test_install(void)
 	coll_free(&c);
 }
 
+/* Preallocation: zeros ahead of the records are free space on reopen,
+ * whatever lands in them unsynced is cut like any torn tail. */
+static void test_prealloc(void)
+{
+	char *dir = dup_dir(t_tmpdir());
+	struct tree_stub ts = { 3, 10, 0 };
+	struct coll c = { 0 };
+	struct journal *j;
+	uint64_t logical, phys, i;
+	uint8_t *p, junk[100];
+	size_t n;
+	FILE *f;
+
+	T_OK(journal_open(dir, &coll_cb, &c, &j));
+	journal_set_prealloc(j, 64 * 1024);
+	fill(j, 1, 50, 0);
+	T_OK(journal_sync(j));
+	logical = journal_size(j);
+	phys = fsize(pth(dir, "journal.1"));
+	T_ASSERT(phys > logical && phys >= 64 * 1024);
+	n = read_file(pth(dir, "journal.1"), &p);
+	T_EQ_INT(n, phys);
+	for (i = logical; i < phys && !p[i]; i++)
+		;
+	T_EQ_INT(i, phys); /* zeros after the records */
+	free(p);
+	journal_close(j);
+	coll_free(&c);
+
+	/* reopened: nothing cut, nothing dropped, appends continue */
+	T_OK(journal_open(dir, &coll_cb, &c, &j));
+	journal_set_prealloc(j, 64 * 1024);
+	T_EQ_INT(c.last, 50);
+	T_EQ_INT(journal_size(j), logical);
+	T_EQ_INT(fsize(pth(dir, "journal.1")), phys);
+	T_ASSERT(!exists(pth(dir, "journal.1.dropped")));
+	fill(j, 51, 60, 0);
+	T_OK(journal_sync(j));
+	logical = journal_size(j);
+	journal_close(j);
+	coll_free(&c);
+	T_OK(journal_dump(dir, &coll_cb, &c));
+	T_EQ_INT(c.last, 60);
+	T_ASSERT(log_has(&c, 1, 60, 0));
+	coll_free(&c);
+
+	/* junk in the free space (a torn write): cut, kept in .dropped */
+	memset(junk, 0x5a, sizeof(junk));
+	f = fopen(pth(dir, "journal.1"), "r+b");
+	T_ASSERT(f && fseek(f, (long)logical + 10, SEEK_SET) == 0);
+	T_EQ_INT(fwrite(junk, 1, sizeof(junk), f), sizeof(junk));
+	fclose(f);
+	T_OK(journal_open(dir, &coll_cb, &c, &j));
+	T_EQ_INT(c.last, 60);
+	T_EQ_INT(fsize(pth(dir, "journal.1")), logical);
+	n = read_file(pth(dir, "journal.1.dropped"), &p);
+	T_EQ_INT(n, 10 + sizeof(junk));
+	T_ASSERT(!p[0] && !memcmp(p + 10, junk, sizeof(junk)));
+	free(p);
+
+	/* compaction switches to a new generation, preallocated in turn */
+	journal_set_prealloc(j, 64 * 1024);
+	T_OK(journal_compact(j, 55, 1, stub_encode, &ts));
+	fill(j, 61, 70, 0);
+	T_OK(journal_sync(j));
+	T_ASSERT(fsize(pth(dir, "journal.2")) > journal_size(j));
+	journal_close(j);
+	coll_free(&c);
+	T_OK(journal_open(dir, &coll_cb, &c, &j));
+	T_EQ_INT(c.snap_index, 55);
+	T_EQ_INT(c.last, 70);
+	T_ASSERT(log_has(&c, 56, 70, 0));
+	T_ASSERT(!exists(pth(dir, "journal.2.dropped")));
+	journal_close(j);
+	coll_free(&c);
+	free(dir);
+}
+
 /* The mapped hook: the snapshot blob and every payload lie in the
  * mapping announced before them; kept mappings stay, the others go. */
 struct maps {
@@ -1365,5 +1457,6 @@ int main(int argc, char **argv)
 	T_RUN(test_recovery_failures);
 	T_RUN(test_install);
 	T_RUN(test_mapped);
+	T_RUN(test_prealloc);
 	return t_done();
 }
