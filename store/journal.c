@@ -962,8 +962,11 @@ uint64_t journal_last_index(const struct journal *j)
 }
 
 /* Zero the file up to `to` (as far as the disk allows: appends go on
- * without), so that a record written there and synced changes no file
- * size or extent and fdatasync() has no metadata to commit. */
+ * without), so that the records written there later change no file size
+ * or extent and their fdatasync() has no metadata to commit.  Written
+ * zeros, not fallocate(): a record landing in an unwritten extent still
+ * costs a metadata commit (fallocate measured 13% fewer writes per
+ * second than zeros with 3 nodes and 8 clients, 16% with one node). */
 static void zero_ahead(struct journal *j, uint64_t to)
 {
 	/* page by page: a large write would leave large page-cache folios,
@@ -996,8 +999,6 @@ int journal_append(struct journal *j, const struct jrec *r)
 
 	buf_reset(&j->scratch);
 	rec_put(&j->scratch, j->salt, r);
-	if (j->prealloc && j->size + j->scratch.len > j->alloc)
-		zero_ahead(j, j->size + j->scratch.len + j->prealloc);
 	rc = pwrite_all(j->fd, j->scratch.p, j->scratch.len, (off_t)j->size);
 	if (rc < 0) {
 		j->err = rc;
@@ -1013,6 +1014,8 @@ int journal_append(struct journal *j, const struct jrec *r)
 		state_save(j, r);
 	j->size += j->scratch.len;
 	j->alloc = MAX(j->alloc, j->size);
+	if (j->prealloc && j->alloc == j->size)
+		zero_ahead(j, j->size + j->prealloc); /* this record grew the file */
 	j->dirty = true;
 	return 0;
 }
