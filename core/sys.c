@@ -85,12 +85,13 @@ void sys_reset(void)
 	sys = sys_default;
 }
 
-int write_all(int fd, const void *p, size_t n)
+/* write() when off < 0, else pwrite() at off, until all n bytes are out */
+static int write_loop(int fd, const void *p, size_t n, off_t off)
 {
 	const char *c = p;
 
 	while (n) {
-		ssize_t r = sys.write(fd, c, n);
+		ssize_t r = off < 0 ? sys.write(fd, c, n) : sys.pwrite(fd, c, n, off);
 
 		if (r == -EINTR)
 			continue;
@@ -100,28 +101,20 @@ int write_all(int fd, const void *p, size_t n)
 			return -EIO;
 		c += r;
 		n -= (size_t)r;
+		if (off >= 0)
+			off += r;
 	}
 	return 0;
 }
 
+int write_all(int fd, const void *p, size_t n)
+{
+	return write_loop(fd, p, n, -1);
+}
+
 int pwrite_all(int fd, const void *p, size_t n, off_t off)
 {
-	const char *c = p;
-
-	while (n) {
-		ssize_t r = sys.pwrite(fd, c, n, off);
-
-		if (r == -EINTR)
-			continue;
-		if (r < 0)
-			return (int)r;
-		if (r == 0)
-			return -EIO;
-		c += r;
-		n -= (size_t)r;
-		off += r;
-	}
-	return 0;
+	return write_loop(fd, p, n, off);
 }
 
 int fsync_dir(const char *dir)

@@ -137,6 +137,24 @@ static void info_fill(struct snap_info *info, const uint8_t h[SNAP_HDR_SIZE], ui
 	info->file_size = SNAP_HDR_SIZE + len;
 }
 
+/* Open a snapshot file for reading: the fd, or -errno (-EBADMSG when it
+ * is too short to hold a header); *st describes it. */
+static int open_sized(const char *path, struct stat *st)
+{
+	int fd = sys.open(path, O_RDONLY | O_CLOEXEC, 0), rc;
+
+	if (fd < 0)
+		return fd;
+	rc = fstat(fd, st) < 0 ? -errno : 0;
+	if (rc == 0 && (uint64_t)st->st_size < SNAP_HDR_SIZE)
+		rc = -EBADMSG;
+	if (rc < 0) {
+		sys.close(fd);
+		return rc;
+	}
+	return fd;
+}
+
 int snap_map(const char *path, uint64_t gen, struct snap_info *info, const uint8_t **blob,
              void **map, size_t *maplen)
 {
@@ -146,16 +164,9 @@ int snap_map(const char *path, uint64_t gen, struct snap_info *info, const uint8
 	int fd, rc;
 
 	*map = NULL;
-	fd = sys.open(path, O_RDONLY | O_CLOEXEC, 0);
+	fd = open_sized(path, &st);
 	if (fd < 0)
 		return fd;
-	if (fstat(fd, &st) < 0) {
-		rc = -errno;
-		goto out_close;
-	}
-	rc = -EBADMSG;
-	if ((uint64_t)st.st_size < SNAP_HDR_SIZE)
-		goto out_close;
 	rc = -ENOMEM;
 	if ((uint64_t)st.st_size > SIZE_MAX)
 		goto out_close;
@@ -192,16 +203,9 @@ int snap_read(const char *path, uint64_t gen, struct snap_info *info, uint8_t **
 
 	if (blob)
 		*blob = NULL;
-	fd = sys.open(path, O_RDONLY | O_CLOEXEC, 0);
+	fd = open_sized(path, &st);
 	if (fd < 0)
 		return fd;
-	if (fstat(fd, &st) < 0) {
-		rc = -errno;
-		goto out_close;
-	}
-	rc = -EBADMSG;
-	if ((uint64_t)st.st_size < SNAP_HDR_SIZE)
-		goto out_close;
 	rc = read_at(fd, h, sizeof(h), 0);
 	if (rc < 0)
 		goto out_close;
