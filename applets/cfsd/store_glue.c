@@ -56,7 +56,6 @@
 #include "store/tree.h"
 
 #define MiB              (1024ull * 1024)
-#define JOURNAL_PREALLOC (256 * 1024)
 
 /* A client waiting for its write. */
 struct waiter {
@@ -415,11 +414,13 @@ int store_glue_open(struct cfsd *d)
 	}
 	if (rc < 0)
 		return rc;
-	/* zeros ahead of the records: a sync then commits data only (about
-	 * 15% less time per fdatasync here); each journal byte is written
-	 * twice, zero then record, which the page rewrites of small syncs
-	 * dwarf anyway */
-	journal_set_prealloc(d->journal, JOURNAL_PREALLOC);
+	/* Cluster mode: zeros ahead of the records, so that a sync commits
+	 * data only.  Every write there waits for two disks syncing at once,
+	 * and the metadata commits of three journals on one disk serialize:
+	 * +35-40% writes/s with 3 nodes here.  A standalone node (+20%, and
+	 * its targets met without) writes each byte once. */
+	if (d->cluster)
+		journal_set_prealloc(d->journal, (uint64_t)CFG_JOURNAL_PREALLOC_KB * 1024);
 	tree_lend_close(rules_tree_mut(d->rules));
 	if (d->bad_ops)
 		log_err("%s: %llu journal entries did not decode and were skipped", d->state_dir,
