@@ -87,7 +87,7 @@ r8=$("$BENCH" --root "$ROOT" --ops "$EIGHT" --size 300 --clients 8 --prefix eigh
 echo "300-byte writes, 8 clients: $(field ops_per_s "$r8") ops/s, p50 $(field p50_ms "$r8") ms, p99 $(field p99_ms "$r8") ms   [target >= 10000/s]"
 echo "  $r8"
 echo "bytes per 300-byte write before compaction: journal $(((j1 - j0) / ONE)) B   [target <= 600]"
-echo "  written by cfsd (/proc/pid/io wchar: journal records, the preallocation's zeros, IPC answers) $(((c1 - c0) / ONE)) B; device level (write_bytes, 4 KiB page rewrites included) $(((w1 - w0) / ONE)) B"
+echo "  written by cfsd (/proc/pid/io wchar: journal records, and zeros where it preallocates) $(((c1 - c0) / ONE)) B; device level (write_bytes, 4 KiB page rewrites included) $(((w1 - w0) / ONE)) B"
 stop
 
 # cold start: a fresh root with FILES files of ~1.5 KB
