@@ -55,7 +55,7 @@
 #include "core/path.h"
 #include "store/tree.h"
 
-#define MiB              (1024ull * 1024)
+#define MiB (1024ull * 1024)
 
 /* A client waiting for its write. */
 struct waiter {
