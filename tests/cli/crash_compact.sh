@@ -92,8 +92,11 @@ done
 # a compaction that completes: older generations go away, data stays
 rm -f "$T/stop"
 for i in $(seq 1 60); do put $((i % FILES)) "final $i" || true; done
+# (until it has settled: the last put may return before cfsd switches
+# generations for a compaction and forks its writer)
 for _ in $(seq 100); do
-	[ -z "$(pgrep -P "$CFSD_PID")" ] && ! compgen -G "$STATE/snap.*.tmp" >/dev/null && break
+	[ -z "$(pgrep -P "$CFSD_PID")" ] && ! compgen -G "$STATE/snap.*.tmp" >/dev/null &&
+		[ "$(cd "$STATE" && ls journal.* | wc -l)" = 1 ] && break
 	sleep 0.05
 done
 gens=$(cd "$STATE" && ls journal.* | wc -l)
