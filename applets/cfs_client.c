@@ -43,22 +43,29 @@ int cfs_client_err(const char *path, int rc)
 	return rc;
 }
 
+int cfs_client_opt(int opt, const char *usage)
+{
+	switch (opt) {
+	case CFS_OPT_ROOT:
+		cli_root_set(optarg);
+		return -1;
+	case 'h':
+		fputs(usage, stdout);
+		return 0;
+	default:
+		return cli_usage(usage);
+	}
+}
+
 int cfs_client_opts(int argc, char **argv, const char *usage)
 {
 	static const struct option lo[] = { CFS_CLIENT_LONGOPTS, { NULL, 0, NULL, 0 } };
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-		switch (opt) {
-		case CFS_OPT_ROOT:
-			cli_root_set(optarg);
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
-		default:
-			return cli_usage(usage);
-		}
-	}
+	int st;
+
+	while ((opt = getopt_long(argc, argv, "h", lo, NULL)) != -1)
+		if ((st = cfs_client_opt(opt, usage)) >= 0)
+			return st;
 	return -1;
 }

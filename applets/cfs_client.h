@@ -32,6 +32,12 @@ int cfs_client_canon(const char *user, char *dst);
 /* Print "PATH: reason" for rc (0 prints nothing); returns rc. */
 int cfs_client_err(const char *path, int rc);
 
+/* One option of those every client applet has, as getopt_long()
+ * returned it: --root DIR is taken (returns -1: go on), -h prints usage
+ * (returns 0), anything else is a usage error (usage printed, returns 2).
+ * For the default: branch of an applet's own option switch. */
+int cfs_client_opt(int opt, const char *usage);
+
 /* Parse the options of an applet that takes only -h and --root DIR.
  * Returns -1 to go on (arguments from optind), or the exit status: 0
  * after -h, 2 after a usage error (usage printed). */

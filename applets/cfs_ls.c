@@ -176,7 +176,7 @@ int cfs_ls_main(int argc, char **argv)
 	struct buf b = { 0 };
 	struct ipc_stat s;
 	struct rd r;
-	int opt, rc;
+	int opt, ret, rc;
 
 	while ((opt = getopt_long(argc, argv, "hlR", lo, NULL)) != -1) {
 		switch (opt) {
@@ -186,17 +186,12 @@ int cfs_ls_main(int argc, char **argv)
 		case 'R':
 			l.rec = true;
 			break;
-		case CFS_OPT_ROOT:
-			cli_root_set(optarg);
-			break;
 		case 'j':
 			l.json = true;
 			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
 		default:
-			return cli_usage(usage);
+			if ((ret = cfs_client_opt(opt, usage)) >= 0)
+				return ret;
 		}
 	}
 	if (argc - optind > 1)

@@ -70,21 +70,16 @@ int cfs_mkdir_main(int argc, char **argv)
 	char path[CFS_PATH_MAX];
 	struct ipc_conn *c;
 	bool parents = false;
-	int opt, i, rc, status = 0;
+	int opt, ret, i, rc, status = 0;
 
 	while ((opt = getopt_long(argc, argv, "hp", lo, NULL)) != -1) {
 		switch (opt) {
 		case 'p':
 			parents = true;
 			break;
-		case CFS_OPT_ROOT:
-			cli_root_set(optarg);
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
 		default:
-			return cli_usage(usage);
+			if ((ret = cfs_client_opt(opt, usage)) >= 0)
+				return ret;
 		}
 	}
 	if (optind == argc)

@@ -52,21 +52,16 @@ int cfs_put_main(int argc, char **argv)
 	struct buf data = { 0 };
 	struct ipc_conn *c;
 	bool excl = false;
-	int opt, rc;
+	int opt, ret, rc;
 
 	while ((opt = getopt_long(argc, argv, "ch", lo, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			excl = true;
 			break;
-		case CFS_OPT_ROOT:
-			cli_root_set(optarg);
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
 		default:
-			return cli_usage(usage);
+			if ((ret = cfs_client_opt(opt, usage)) >= 0)
+				return ret;
 		}
 	}
 	if (argc - optind != 1)

@@ -65,21 +65,16 @@ int cfs_status_main(int argc, char **argv)
 		                            { NULL, 0, NULL, 0 } };
 	struct buf st = { 0 };
 	struct ipc_conn *c;
-	int opt, rc, json = 0;
+	int opt, ret, rc, json = 0;
 
 	while ((opt = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (opt) {
 		case 'j':
 			json = 1;
 			break;
-		case CFS_OPT_ROOT:
-			cli_root_set(optarg);
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
 		default:
-			return cli_usage(usage);
+			if ((ret = cfs_client_opt(opt, usage)) >= 0)
+				return ret;
 		}
 	}
 	if (optind != argc)

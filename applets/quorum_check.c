@@ -62,7 +62,7 @@ int quorum_check_main(int argc, char **argv)
 	bool quiet = false;
 	double wait_sec = 0, deadline;
 	char *end;
-	int opt, st, why;
+	int opt, ret, st, why;
 
 	while ((opt = getopt_long(argc, argv, "hqw:", lo, NULL)) != -1) {
 		switch (opt) {
@@ -74,14 +74,9 @@ int quorum_check_main(int argc, char **argv)
 			if (*end || end == optarg || wait_sec < 0 || wait_sec > 86400)
 				return cli_usage(usage);
 			break;
-		case CFS_OPT_ROOT:
-			cli_root_set(optarg);
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
 		default:
-			return cli_usage(usage);
+			if ((ret = cfs_client_opt(opt, usage)) >= 0)
+				return ret;
 		}
 	}
 	if (optind != argc)
