@@ -499,6 +499,15 @@ run_suite() { # run_suite NAME TIMEOUT COMMAND...
 	count_result "$name" "$rc" "$log"
 }
 
+unit_san() { # unit_san PREFIX: build the ASan/UBSan unit tests, run test_PREFIX*
+	local t
+	build_unit san gcc "-fsanitize=address,undefined"
+	for t in "$B"/test-san/test_"$1"*; do
+		run_suite "unit-asan/$(basename "$t")" 600 env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+			UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 "$t"
+	done
+}
+
 cmd_test() {
 	local t
 	cmd_build
@@ -510,11 +519,7 @@ cmd_test() {
 	count_result check $crc "$clog"
 
 	say "build.sh: unit tests, host libc with AddressSanitizer and UBSan"
-	build_unit san gcc "-fsanitize=address,undefined"
-	for t in "$B"/test-san/test_*; do
-		run_suite "unit-asan/$(basename "$t")" 600 env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-			UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 "$t"
-	done
+	unit_san ""
 
 	say "build.sh: unit tests, static musl build"
 	build_unit musl musl-gcc "-static"
@@ -638,11 +643,7 @@ menuconfig) cmd_menuconfig ;;
 unit)
 	# developers: the unit tests alone, under ASan/UBSan; ./build.sh unit tree
 	cmd_build
-	build_unit san gcc "-fsanitize=address,undefined"
-	for t in "$B"/test-san/test_${2:-}*; do
-		run_suite "unit-asan/$(basename "$t")" 600 env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-			UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 "$t"
-	done
+	unit_san "${2:-}"
 	echo "$TOTAL_PASS passed, $TOTAL_FAIL failed"
 	[ "$TOTAL_FAIL" = 0 ]
 	;;
