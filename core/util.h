@@ -9,7 +9,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ARRAY_SIZE(a)                   (sizeof(a) / sizeof((a)[0]))
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+/* STR(CONFIG_X): a number macro as a string literal */
+#define STR_(x)       #x
+#define STR(x)        STR_(x)
+
 #define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 #define MIN(a, b)                       ((a) < (b) ? (a) : (b))
 #define MAX(a, b)                       ((a) > (b) ? (a) : (b))

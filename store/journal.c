@@ -1025,6 +1025,13 @@ void journal_set_prealloc(struct journal *j, uint64_t bytes)
 	j->prealloc = bytes;
 }
 
+void journal_writeback(struct journal *j)
+{
+	/* a hint: errors show at the sync */
+	if (j->dirty && !j->err)
+		(void)sync_file_range(j->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+}
+
 int journal_sync(struct journal *j)
 {
 	int rc;

@@ -178,6 +178,10 @@ int journal_open(const char *dir, const struct journal_cb *cb, void *ctx, struct
  * journal_base_index() and journal_last_index(); STATE: any. */
 int journal_append(struct journal *j, const struct jrec *r);
 
+/* Start writing what was appended to the disk, without waiting: the
+ * journal_sync() that follows has less to wait for. */
+void journal_writeback(struct journal *j);
+
 /* One fdatasync() for everything appended since the last sync; returns 0
  * at once if nothing was appended. */
 int journal_sync(struct journal *j);

@@ -56,6 +56,8 @@ struct cfsd {
 	gid_t ro_gid;                 /* read-only group (www-data or --gid) */
 	bool has_ro_gid;
 	double write_timeout; /* --write-timeout seconds; 0: node's default */
+	long spin_us;         /* --spin-us: poll this long after a request */
+	uint64_t spin_until;  /* monotonic microseconds: poll until then */
 	char **argv;          /* the command line, for a restart in place */
 
 	struct rules *rules;        /* owned: the tree and the pmxcfs rules */
@@ -86,11 +88,16 @@ struct cfsd {
 	int restart; /* 0, or IPC_RELOAD_* | 0x100: exec again after stopping */
 
 	ev_prepare flush;
+	ev_idle spin; /* active: the loop polls instead of sleeping */
 	ev_signal sigterm;
 	ev_signal sigint;
 	ev_signal sighup;
 	ev_child compact_w;
 };
+
+/* cfsd.c */
+/* A client asked for a change: poll instead of sleeping for spin_us. */
+void cfsd_spin(struct cfsd *d);
 
 /* store_glue.c */
 /* Load the cluster configuration (unless local), recover the tree from

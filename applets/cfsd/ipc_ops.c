@@ -396,6 +396,8 @@ void ipc_ops_request(void *ctx, struct ipc_client *c, const struct ipc_req *req)
 	bool mut = ipc_op_is_mutation(req->op);
 	int rc;
 
+	if (mut)
+		cfsd_spin(d);
 	if (req->op == IPC_OP_STATUS) {
 		do_status(d, c, req->id);
 		return;

@@ -1069,8 +1069,11 @@ void node_sync_begin(struct node *n)
 		if (persist(n, JREC_STATE, commit, n->vote_term, v, 4) == 0)
 			n->hint_written = commit;
 	}
-	/* the entries proposed during this loop turn, in one APPEND per
-	 * follower, on their way while our own fsync runs */
+	/* a leader's records on their way to the disk, and the entries
+	 * proposed during this loop turn, in one APPEND per follower, on
+	 * theirs while our own fsync runs */
+	if (n->cluster && n->persist_seq != n->synced_seq && raft_role(n->raft) == RAFT_LEADER)
+		n->hooks->writeback(n->ctx);
 	raft_flush(n->raft);
 	n->sync_seq = n->persist_seq;
 	n->sync_last = raft_last_index(n->raft);

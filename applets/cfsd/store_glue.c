@@ -191,8 +191,16 @@ static void hook_resync(void *ctx)
 	ev_break(d->loop, EVBREAK_ALL);
 }
 
+static void hook_writeback(void *ctx)
+{
+	struct cfsd *d = ctx;
+
+	journal_writeback(d->journal);
+}
+
 static const struct node_hooks hooks = {
 	.persist = hook_persist,
+	.writeback = hook_writeback,
 	.apply = hook_apply,
 	.state_encode = hook_state_encode,
 	.state_load = hook_state_load,
