@@ -77,6 +77,7 @@ struct cfsd {
 	uint64_t replayed;      /* entries applied during recovery */
 	uint64_t bad_ops;       /* journal entries that did not decode */
 	uint64_t writes;        /* ops submitted since start */
+	uint32_t inflight;      /* of those, not answered yet */
 	uint64_t syncs;         /* group commits since start */
 	pid_t compact_pid;      /* snapshot writer, 0 if none */
 	uint64_t compact_index; /* index of the running compaction */

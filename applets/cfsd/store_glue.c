@@ -526,6 +526,7 @@ static void done_cb(void *ctx, int rc)
 {
 	struct waiter *w = ctx;
 
+	w->d->inflight--;
 	ipc_reply(w->c, w->id, rc, NULL, 0);
 	free(w);
 }
@@ -540,6 +541,7 @@ void store_glue_submit(struct cfsd *d, struct ipc_client *c, uint32_t id, const 
 	w->id = id;
 	op_encode(op, &b);
 	d->writes++;
+	d->inflight++;
 	node_submit(d->node, b.p, b.len, done_cb, w);
 	buf_free(&b);
 }
