@@ -1072,7 +1072,8 @@ void node_sync_begin(struct node *n)
 	/* a leader's records on their way to the disk, and the entries
 	 * proposed during this loop turn, in one APPEND per follower, on
 	 * theirs while our own fsync runs */
-	if (n->cluster && n->persist_seq != n->synced_seq && raft_role(n->raft) == RAFT_LEADER)
+	if (n->hooks->writeback && n->cluster && n->persist_seq != n->synced_seq &&
+	    raft_role(n->raft) == RAFT_LEADER)
 		n->hooks->writeback(n->ctx);
 	raft_flush(n->raft);
 	n->sync_seq = n->persist_seq;

@@ -90,7 +90,7 @@ struct node_hooks {
 	/* queue one journal record (no sync); 0 or -errno */
 	int (*persist)(void *ctx, const struct jrec *r);
 	/* a leader's records queued so far are complete: start writing them
-	 * out (its sync, after the APPENDs are sent, waits less) */
+	 * out (its sync, after the APPENDs are sent, waits less); NULL: no */
 	void (*writeback)(void *ctx);
 	/* apply a committed op (store/op.h bytes) to the tree; returns the
 	 * op's result, 0 or -errno.  origin: the node whose client asked. */

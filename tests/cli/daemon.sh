@@ -61,4 +61,33 @@ start_cfsd --name other || exit 1
 same "--name shows in .members" '"nodename": "other",' "$(cfs cfs-cat /.members | sed -n 2p)"
 same "and in the local symlink" "local -> nodes/other" "$(cfs cfs-ls -l / | grep -o 'local -> .*')"
 stop_cfsd TERM
+
+# --- polling after a change (--spin-us): it happens, and it stops
+expect "--spin-us below 0" 2 "--spin-us -1: not a number of microseconds" \
+	"$CFSBOX" cfsd -f --root "$ROOT" --spin-us -1
+expect "--spin-us not a number" 2 "not a number of microseconds" "$CFSBOX" cfsd -f --root "$ROOT" --spin-us 5x
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$CFSD_PID/stat"; }
+start_cfsd --spin-us 100000 || exit 1
+sleep 0.3
+c0=$(cpu_ticks)
+cfs cfs-cat /kept >/dev/null
+sleep 0.5
+c1=$(cpu_ticks)
+check "a read does not poll (CPU ticks $c0 -> $c1)" test $((c1 - c0)) -le 2
+echo spin | cfs cfs-put /spin
+sleep 0.5
+c2=$(cpu_ticks)
+check "a change polls for 0.1 s (CPU ticks $c1 -> $c2)" test $((c2 - c1)) -ge 4
+sleep 0.5
+c3=$(cpu_ticks)
+check "then the polling stops (CPU ticks $c2 -> $c3)" test $((c3 - c2)) -le 2
+stop_cfsd TERM
+start_cfsd --spin-us 0 || exit 1
+sleep 0.3
+c0=$(cpu_ticks)
+for i in 1 2 3; do echo "$i" | cfs cfs-put /spin; done
+sleep 0.5
+c1=$(cpu_ticks)
+check "--spin-us 0: no polling (CPU ticks $c0 -> $c1)" test $((c1 - c0)) -le 2
+stop_cfsd TERM
 finish

@@ -28,6 +28,8 @@ struct fake {
 	int results[64];
 	int n_results;
 	uint32_t epoch;
+	int writebacks; /* calls of the writeback hook */
+	int wb_nothing; /* ... with every record already synced */
 	ev_prepare flush;
 };
 
@@ -41,6 +43,15 @@ static int f_persist(void *ctx, const struct jrec *r)
 	buf_put_le32(&f->journal, r->len);
 	buf_put(&f->journal, r->p, r->len);
 	return 0;
+}
+
+static void f_writeback(void *ctx)
+{
+	struct fake *f = ctx;
+
+	f->writebacks++;
+	if (f->journal.len == f->durable)
+		f->wb_nothing++;
 }
 
 static int f_apply(void *ctx, const uint8_t *op, size_t len, uint32_t origin, uint64_t index)
@@ -97,6 +108,7 @@ static int f_next_epoch(void *ctx, uint32_t *epoch)
 
 static const struct node_hooks hooks = {
 	.persist = f_persist,
+	.writeback = f_writeback,
 	.apply = f_apply,
 	.state_encode = f_state_encode,
 	.state_load = f_state_load,
@@ -177,6 +189,7 @@ static void test_local_mode(void)
 	T_EQ_INT(f.results[5], -EEXIST);
 	T_EQ_INT(f.results[4], 0);
 	T_EQ_INT(f.n_applied, 10);
+	T_EQ_INT(f.writebacks, 0); /* only a cluster leader starts writing early */
 
 	/* restart from the durable journal: the same ops are applied again */
 	keep = f.durable;
@@ -279,8 +292,12 @@ static void test_cluster_of_three(void)
 	T_EQ_INT(f[i].results[0], 0);
 	T_EQ_INT(f[i].results[1], -EEXIST);
 	run_for(loop, 0.2);
-	for (int k = 0; k < 3; k++)
+	for (int k = 0; k < 3; k++) {
 		T_EQ_INT(f[k].n_applied, 2);
+		/* the leader starts writing its records before it sends them */
+		T_ASSERT(k == l ? f[k].writebacks > 0 : f[k].writebacks == 0);
+		T_EQ_INT(f[k].wb_nothing, 0);
+	}
 
 	/* kill the leader: the other two elect a new one and keep writing */
 	before = f[i].n_results;
