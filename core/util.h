@@ -9,14 +9,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-/* STR(CONFIG_X): a number macro as a string literal */
-#define STR_(x)       #x
-#define STR(x)        STR_(x)
-
+#define ARRAY_SIZE(a)                   (sizeof(a) / sizeof((a)[0]))
 #define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 #define MIN(a, b)                       ((a) < (b) ? (a) : (b))
 #define MAX(a, b)                       ((a) > (b) ? (a) : (b))
+
+/* STR(CFG_X): the value of a number macro as a string literal */
+#define STR_(x) #x
+#define STR(x)  STR_(x)
 
 #define CFS_FILE_MAX   (1024 * 1024)       /* bytes in one file: EFBIG beyond */
 #define CFS_FS_MAX     (128 * 1024 * 1024) /* bytes of content in the tree: ENOSPC beyond */

@@ -44,6 +44,8 @@
 #include "core/path.h"
 #include "store/tree.h"
 
+#define SPIN_DEFAULT STR(CFG_CFSD_SPIN_US)
+
 static const char usage[] =
         "usage: cfsd [-f] [-d] [-l] [--name NAME] [--root DIR] [--gid GID]\n"
         "            [--write-timeout SECONDS] [--spin-us MICROSECONDS]\n"
@@ -67,11 +69,10 @@ static const char usage[] =
         "                    'Connection timed out' (it may still be applied);\n"
         "                    default 5\n"
         "  --spin-us MICROSECONDS\n"
-        "                    after a client request, poll for this long instead of\n"
-        "                    sleeping (lower latency, more processor time while\n"
-        "                    clients write; 0: never); default " STR(
-                CFG_CFSD_SPIN_US) "\n"
-                                  "  -h, --help        this help\n";
+        "                    after a client's change, poll for this long instead of\n"
+        "                    sleeping (lower latency, processor time while a client\n"
+        "                    writes; 0: never); default " SPIN_DEFAULT "\n"
+        "  -h, --help        this help\n";
 
 static struct cfsd cfsd; /* the applet's one state struct */
 

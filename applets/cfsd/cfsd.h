@@ -56,7 +56,7 @@ struct cfsd {
 	gid_t ro_gid;                 /* read-only group (www-data or --gid) */
 	bool has_ro_gid;
 	double write_timeout; /* --write-timeout seconds; 0: node's default */
-	long spin_us;         /* --spin-us: poll this long after a request */
+	long spin_us;         /* --spin-us: poll this long after a change */
 	uint64_t spin_until;  /* monotonic microseconds: poll until then */
 	char **argv;          /* the command line, for a restart in place */
 
