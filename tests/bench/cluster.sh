@@ -7,7 +7,7 @@
 # namespaces as root, else loopback addresses), unicast, fsync on, and
 # prints:
 #   - 300-byte writes through the leader: 1, 8 and 64 clients (ops/s, p50, p99);
-#     BENCH_ROUNDS=N repeats 1 and 8 clients N times (min/mean/max)
+#     BENCH_ROUNDS=N repeats 1 and 8 clients N times (min/mean/max; p50 median)
 #   - the same with 1 client through a follower (forwarded to the leader)
 #   - write on one node visible on another: p50/p99 from the write's answer
 #   - failover: leader killed -> next successful write, 5 rounds, median
@@ -44,7 +44,7 @@ for c in 1 8 64; do
 	printf '%-34s %s\n' "writes via leader, $c clients:" \
 		"$("$BENCH" --socket "$(sock "$L")" --ops "$ops" --clients "$c" --size 300 --prefix "/b$c")"
 done
-# BENCH_ROUNDS=N: N more rounds of 1 and 8 clients, then min/mean/max
+# BENCH_ROUNDS=N: N more rounds of 1 and 8 clients: ops/s min/mean/max, p50 range and median
 # (the machine's own speed moves by about 10% from minute to minute)
 if [ "${BENCH_ROUNDS:-0}" -gt 0 ]; then
 	for c in 1 8; do
@@ -53,10 +53,10 @@ if [ "${BENCH_ROUNDS:-0}" -gt 0 ]; then
 			"$BENCH" --socket "$(sock "$L")" --ops $((c == 1 ? 3000 : 16000)) --clients "$c" \
 				--size 300 --prefix "/r$c"
 		done | sed -E 's/.*"ops_per_s":([0-9]+).*"p50_ms":([0-9.]+).*/\1 \2/' |
-			awk -v c="$c" -v n="$BENCH_ROUNDS" '
-				{ s += $1; p += $2; if (NR == 1 || $1 < lo) lo = $1; if ($1 > hi) hi = $1
-				  if (NR == 1 || $2 < plo) plo = $2; if ($2 > phi) phi = $2 }
-				END { printf "writes via leader, %d clients, %d rounds: ops/s min %d mean %d max %d; p50 ms %.3f..%.3f\n", c, n, lo, s / NR, hi, plo, phi }'
+			sort -k2,2n | awk -v c="$c" -v n="$BENCH_ROUNDS" '
+				{ s += $1; p50[NR] = $2; if (NR == 1 || $1 < lo) lo = $1; if ($1 > hi) hi = $1 }
+				END { m = NR % 2 ? p50[(NR + 1) / 2] : (p50[NR / 2] + p50[NR / 2 + 1]) / 2
+				      printf "writes via leader, %d clients, %d rounds: ops/s min %d mean %d max %d; p50 ms %.3f..%.3f, median %.3f\n", c, n, lo, s / NR, hi, p50[1], p50[NR], m }'
 	done
 fi
 printf '%-34s %s\n' "writes via follower, 1 client:" \
