@@ -69,3 +69,21 @@ int cfs_client_opts(int argc, char **argv, const char *usage)
 			return st;
 	return -1;
 }
+
+int cfs_client_each(int argc, char **argv, const char *usage,
+                    int (*fn)(struct ipc_conn *c, const char *path, void *ctx), void *ctx)
+{
+	char path[CFS_PATH_MAX];
+	struct ipc_conn *c;
+	int i, status = 0;
+
+	if (optind == argc)
+		return cli_usage(usage);
+	if (cfs_client_connect(&c) < 0)
+		return 1;
+	for (i = optind; i < argc; i++)
+		if (cfs_client_canon(argv[i], path) < 0 || fn(c, path, ctx) < 0)
+			status = 1;
+	ipc_close(c);
+	return status;
+}

@@ -43,4 +43,11 @@ int cfs_client_opt(int opt, const char *usage);
  * after -h, 2 after a usage error (usage printed). */
 int cfs_client_opts(int argc, char **argv, const char *usage);
 
+/* The body of an applet that does one thing to each PATH argument (from
+ * optind; none is a usage error): connect, then for each canonical path
+ * fn(c, path, ctx), which returns 0 or -errno and has reported it.
+ * Returns the exit status: 0, 1 if any PATH failed, 2 usage error. */
+int cfs_client_each(int argc, char **argv, const char *usage,
+                    int (*fn)(struct ipc_conn *c, const char *path, void *ctx), void *ctx);
+
 #endif /* APPLETS_CFS_CLIENT_H */

@@ -16,25 +16,16 @@ static const char usage[] = "usage: cfs-rm [--root DIR] PATH...\n"
                             "  --root DIR  the daemon's root prefix (default $CFS_ROOT, else /)\n"
                             "  -h          this help\n";
 
+static int rm_one(struct ipc_conn *c, const char *path, void *ctx)
+{
+	(void)ctx;
+	return cfs_client_err(path,
+	                      ipc_call_path(c, IPC_OP_DELETE, 0, 0, path, NULL, NULL, 0, NULL));
+}
+
 int cfs_rm_main(int argc, char **argv)
 {
-	char path[CFS_PATH_MAX];
-	struct ipc_conn *c;
-	int i, rc, status = 0;
+	int rc = cfs_client_opts(argc, argv, usage);
 
-	rc = cfs_client_opts(argc, argv, usage);
-	if (rc >= 0)
-		return rc;
-	if (optind == argc)
-		return cli_usage(usage);
-	if (cfs_client_connect(&c) < 0)
-		return 1;
-	for (i = optind; i < argc; i++) {
-		if (cfs_client_canon(argv[i], path) < 0 ||
-		    cfs_client_err(path, ipc_call_path(c, IPC_OP_DELETE, 0, 0, path, NULL, NULL, 0,
-		                                       NULL)) < 0)
-			status = 1;
-	}
-	ipc_close(c);
-	return status;
+	return rc >= 0 ? rc : cfs_client_each(argc, argv, usage, rm_one, NULL);
 }

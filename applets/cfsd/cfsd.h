@@ -86,7 +86,8 @@ struct cfsd {
 	bool digest_valid;       /* digest is the tree's at digest_version */
 	uint64_t digest_version; /* (ipc_ops.c: STATUS computes it once per version) */
 	uint8_t digest[16];
-	int restart; /* 0, or IPC_RELOAD_* | 0x100: exec again after stopping */
+	int restart;            /* 0, or IPC_RELOAD_* | 0x100: exec again after stopping */
+	struct lock_age *locks; /* locks.c: when each lock was first seen */
 
 	ev_prepare flush;
 	ev_idle spin; /* active: the loop polls instead of sleeping */
@@ -99,6 +100,14 @@ struct cfsd {
 /* cfsd.c */
 /* A client asked for a change: poll instead of sleeping for spin_us. */
 void cfsd_spin(struct cfsd *d);
+
+/* locks.c */
+/* An op was applied: note when a lock directory changed (or went). */
+void locks_applied(struct cfsd *d, const struct op *op);
+/* node hook (leader): remove path if it has been at version for longer
+ * than the lock lifetime. */
+void locks_unlock(void *ctx, const char *path, uint64_t version);
+void locks_free(struct cfsd *d);
 
 /* store_glue.c */
 /* Load the cluster configuration (unless local), recover the tree from

@@ -329,6 +329,17 @@ static int do_debug(const struct ipc_req *req)
 	return 0;
 }
 
+/* utime(path, 0, 0) on a lock directory: refused (EACCES, as pmxcfs),
+ * and an unlock request to the leader (locks.c) */
+static void unlock_request(struct cfsd *d, const char *path)
+{
+	const struct tree_node *n;
+
+	if (rules_is_lock_dir(path) && tree_resolve(rules_tree(d->rules), path, &n) == 0 &&
+	    n->type == TREE_DIR)
+		node_unlock_request(d->node, path, n->version);
+}
+
 static int mutate(struct cfsd *d, struct ipc_client *c, const struct ipc_req *req, char *path,
                   char *to)
 {
@@ -383,6 +394,8 @@ static int mutate(struct cfsd *d, struct ipc_client *c, const struct ipc_req *re
 	rc = rules_check(d->rules, &op);
 	if (rc == 0)
 		rc = conf_sync_check(d, &op); /* a new corosync.conf must be valid and newer */
+	if (rc == -EACCES && op.type == OP_MTIME && op.offset == 0)
+		unlock_request(d, path);
 	if (rc < 0)
 		return rc;
 	store_glue_submit(d, c, req->id, &op);

@@ -21,6 +21,7 @@ enum {
 	NODE_MSG_FWD = 2,
 	NODE_MSG_HELLO = 3,
 	NODE_MSG_DIVERGED = 4, /* "your log contradicts what we committed" */
+	NODE_MSG_UNLOCK = 5,   /* u64 version, path: a lock's unlock request */
 };
 
 #define TICK_SEC      0.01
@@ -595,6 +596,21 @@ static void resync(struct node *n, const char *why)
 	n->hooks->resync(n->ctx);
 }
 
+/* NODE_MSG_UNLOCK: u64 version, then the path (no NUL on the wire); the
+ * leader's hook checks the path */
+static void unlock_msg(struct node *n, const uint8_t *p, size_t len)
+{
+	char path[CFS_PATH_MAX];
+
+	if (len < 8 + 1 || len - 8 >= sizeof(path) || !n->hooks->unlock ||
+	    raft_leader(n->raft) != n->conf.self)
+		return;
+	memcpy(path, p + 8, len - 8);
+	path[len - 8] = 0;
+	if (strlen(path) == len - 8)
+		n->hooks->unlock(n->ctx, path, get_le64(p));
+}
+
 static void deliver_cb(void *ctx, uint32_t from, const uint8_t *p, size_t len)
 {
 	struct node *n = ctx;
@@ -621,6 +637,9 @@ static void deliver_cb(void *ctx, uint32_t from, const uint8_t *p, size_t len)
 		break;
 	case NODE_MSG_DIVERGED:
 		resync(n, "a node's committed log contradicts ours");
+		break;
+	case NODE_MSG_UNLOCK:
+		unlock_msg(n, p + 1, len - 1);
 		break;
 	case NODE_MSG_HELLO:
 		if (len < 1 + 4 + 1 + 8)
@@ -1095,6 +1114,24 @@ void node_sync_failed(struct node *n, int rc)
 	held_drop(n);
 	while ((p = n->pending))
 		pending_done(n, p, -EROFS);
+}
+
+void node_unlock_request(struct node *n, const char *path, uint64_t version)
+{
+	uint32_t leader = raft_leader(n->raft);
+	size_t len = strlen(path);
+	struct buf b = { 0 };
+
+	if (!n->hooks->unlock || !leader || !node_quorate(n) || len >= CFS_PATH_MAX)
+		return;
+	if (leader == n->conf.self) {
+		n->hooks->unlock(n->ctx, path, version);
+		return;
+	}
+	buf_put_le64(&b, version);
+	buf_put(&b, path, len);
+	app_send(n, leader, NODE_MSG_UNLOCK, b.p, b.len);
+	buf_free(&b);
 }
 
 bool node_dirty(const struct node *n)

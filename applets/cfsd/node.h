@@ -35,6 +35,10 @@
  *	                   NODE_ALIVE_SEC is a member of the view that `pvecm
  *	                   status` and .members show, and that lets a write
  *	                   wait through a leader election instead of failing
+ *	NODE_MSG_DIVERGED 4  "your log contradicts what we committed"
+ *	NODE_MSG_UNLOCK 5  u64 version, path bytes: an unlock request for the
+ *	                   lock directory path at that version (the leader
+ *	                   decides, hooks->unlock)
  *
  * Durability (group commit): hooks->persist only queues journal records.
  * Outgoing messages that promise durability (votes, acknowledgements) are
@@ -109,6 +113,9 @@ struct node_hooks {
 	int (*next_epoch)(void *ctx, uint32_t *epoch);
 	/* quorum or leadership changed (for logging and .members) */
 	void (*changed)(void *ctx);
+	/* leader: someone asks to unlock the lock directory path, which it
+	 * saw at version; NULL: unlock requests are ignored */
+	void (*unlock)(void *ctx, const char *path, uint64_t version);
 	/* this node must give up its log and tree and take the cluster's
 	 * (two leaders of one term after `pvecm expected`); NULL: never */
 	void (*resync)(void *ctx);
@@ -170,6 +177,11 @@ bool node_quorate(const struct node *n);
 bool node_is_cluster(const struct node *n);
 /* this node leads and its term's no-op is committed */
 bool node_leader_ready(const struct node *n);
+
+/* Ask the leader (maybe this node) to remove the lock directory path if
+ * it has had this version for longer than the lock lifetime (pmxcfs's
+ * UNLOCK_REQUEST).  Nothing without quorum or a known leader. */
+void node_unlock_request(struct node *n, const char *path, uint64_t version);
 
 /* `pvecm expected N`: corosync's acceptance rule, then raft's quorum.
  * 0 or -EINVAL with corosync's reason in err. */

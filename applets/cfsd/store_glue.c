@@ -96,8 +96,10 @@ static int hook_apply(void *ctx, const uint8_t *p, size_t len, uint32_t origin, 
 		return rc;
 	}
 	rc = rules_apply(d->rules, &op);
-	if (rc == 0)
+	if (rc == 0) {
 		conf_sync_applied(d, &op); /* corosync.conf: host file, membership */
+		locks_applied(d, &op);
+	}
 	return rc;
 }
 
@@ -118,6 +120,7 @@ static int hook_state_load(void *ctx, const uint8_t *p, size_t n)
 	if (rc < 0)
 		return rc;
 	rules_load(d->rules, t);
+	locks_free(d);      /* lock ages start again, as pmxcfs's at a resync */
 	conf_sync_start(d); /* the snapshot may bring a new corosync.conf */
 	return 0;
 }
@@ -207,6 +210,7 @@ static const struct node_hooks hooks = {
 	.snapshot_durable = hook_snapshot_durable,
 	.next_epoch = hook_next_epoch,
 	.resync = hook_resync,
+	.unlock = locks_unlock,
 };
 
 /* ---------------------------------------------------------------- recovery */
@@ -649,6 +653,7 @@ void store_glue_close(struct cfsd *d)
 	d->journal = NULL;
 	rules_free(d->rules);
 	d->rules = NULL;
+	locks_free(d);
 	corosync_conf_cluster_free(&d->cc);
 	corosync_conf_free(d->conf);
 	d->conf = NULL;

@@ -4,6 +4,8 @@
 # shellcheck source=tests/cli/lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
 
+# locks live 2 s here instead of 120 (test-only variable, locks.c)
+export CFS_TEST_LOCK_TIMEOUT=2
 start_cfsd || exit 1
 
 # --- size limits
@@ -79,6 +81,35 @@ check "mkdir an empty dir" cfs cfs-mkdir /emptyd
 expect "rename onto a lock dir: Permission denied" 1 "Permission denied" cfs cfs-mv /emptyd /priv/lock/other
 check "release by rmdir" cfs cfs-rm /priv/lock/storage-local
 check "acquire again" cfs cfs-mkdir /priv/lock/storage-local
+
+# renew and unlock request by mtime (spec §7.1), with cfs-touch
+mtime_of() { cfs cfs-ls -l "$(dirname "$1")" | awk -v n="$(basename "$1")" '$NF == n { print $3, $4 }'; }
+check "cfs-touch -m sets the mtime" cfs cfs-touch -m 1700000000 /emptyd
+same "... as cfs-ls -l shows" "2023-11-14 22:13" "$(TZ=UTC0 mtime_of /emptyd)"
+expect "cfs-touch of a missing path" 1 "cfs-touch: nope: No such file or directory" cfs cfs-touch /nope
+expect "cfs-touch -m needs a number" 2 "-m x: not a time in seconds since 1970" cfs cfs-touch -m x /emptyd
+check "renew a lock (a newer mtime, by its holder)" cfs cfs-touch /priv/lock/other
+expect "a lock's mtime cannot go back" 1 "Permission denied" cfs cfs-touch -m 1 /priv/lock/other
+expect "unlock request on a fresh lock: refused, as pmxcfs" 1 \
+	"cfs-touch: priv/lock/other: Permission denied" cfs cfs-touch -m 0 /priv/lock/other
+sleep 0.3
+check "... and the lock stays (younger than its lifetime)" test -n "$(cfs cfs-ls /priv/lock | grep -x other)"
+sleep 1
+cfs cfs-touch /priv/lock/other 2>/dev/null
+sleep 1.3
+cfs cfs-touch -m 0 /priv/lock/other 2>/dev/null
+sleep 0.3
+check "renewed 1.3 s ago: an unlock request leaves it" test -n "$(cfs cfs-ls /priv/lock | grep -x other)"
+sleep 1
+cfs cfs-touch -m 0 /priv/lock/other 2>/dev/null
+for _ in $(seq 20); do
+	cfs cfs-ls /priv/lock | grep -qx other || break
+	sleep 0.1
+done
+check "unchanged for longer than its lifetime: an unlock request removes it" \
+	test -z "$(cfs cfs-ls /priv/lock | grep -x other)"
+grep -q "lock priv/lock/other expired" "$T/cfsd.log" && ok "the removal is logged" || bad "the removal is logged"
+check "the lock can be taken again" cfs cfs-mkdir /priv/lock/other
 
 # --- modes by path (spec §4.3)
 printf 's' | cfs cfs-put /priv/authkey.key
