@@ -88,6 +88,7 @@ struct cfsd {
 	uint8_t digest[16];
 	int restart;            /* 0, or IPC_RELOAD_* | 0x100: exec again after stopping */
 	struct lock_age *locks; /* locks.c: when each lock was first seen */
+	double locks_since;     /* locks.c: ... or, without a note, since when */
 
 	ev_prepare flush;
 	ev_idle spin; /* active: the loop polls instead of sleeping */
@@ -108,6 +109,8 @@ void locks_applied(struct cfsd *d, const struct op *op);
  * than the lock lifetime. */
 void locks_unlock(void *ctx, const char *path, uint64_t version);
 void locks_free(struct cfsd *d);
+/* Forget the notes: every lock counts as seen now (start, snapshot load). */
+void locks_reset(struct cfsd *d);
 
 /* store_glue.c */
 /* Load the cluster configuration (unless local), recover the tree from

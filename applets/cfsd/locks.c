@@ -4,8 +4,9 @@
  * As pmxcfs (spec §7.1): a lock directory whose holder died is removed on
  * request once it has not changed for CFS_LOCK_TIMEOUT_SEC (120 s).  Each
  * node notes, in a table of its own, when it first saw each lock at its
- * current version (mkdir, renewal by mtime; recovery counts as seeing
- * them, so ages start again at every start, as pmxcfs's do at every load).
+ * current version (mkdir, renewal by mtime); a lock it has no note of has
+ * been there unchanged since cfsd started or last loaded a snapshot
+ * (locks_reset()): ages start again then, as pmxcfs's do at every load.
  * An unlock request is `utime(path, 0, 0)` (cfs-touch -m 0): the mtime op
  * itself is refused with EACCES, as in pmxcfs, and the request goes to the
  * leader (node_unlock_request()).  The leader, instead of pmxcfs's lowest
@@ -61,8 +62,10 @@ static struct lock_age **find(struct cfsd *d, const char *path)
 }
 
 /* The table entry of path at version: kept if it already has that
- * version, else (re)started now. */
-static struct lock_age *note(struct cfsd *d, const char *path, uint64_t version)
+ * version, else (re)started now; a new entry for a lock that changed just
+ * now (changed) starts now, one for a lock that was already there starts
+ * at locks_since. */
+static struct lock_age *note(struct cfsd *d, const char *path, uint64_t version, bool changed)
 {
 	struct lock_age **p = find(d, path), *l = *p;
 
@@ -70,10 +73,10 @@ static struct lock_age *note(struct cfsd *d, const char *path, uint64_t version)
 		l = xmalloc(sizeof(*l) + strlen(path) + 1);
 		strcpy(l->path, path);
 		l->next = NULL;
-		l->version = 0;
+		l->version = version;
+		l->seen = changed || !d->locks_since ? mono_sec() : d->locks_since;
 		*p = l;
-	}
-	if (l->version != version) {
+	} else if (l->version != version) {
 		l->version = version;
 		l->seen = mono_sec();
 	}
@@ -100,7 +103,7 @@ void locks_applied(struct cfsd *d, const struct op *op)
 	if (!path || !rules_is_lock_dir(path))
 		return;
 	if (tree_resolve(rules_tree(d->rules), path, &n) == 0 && n->type == TREE_DIR)
-		note(d, path, n->version);
+		note(d, path, n->version, true);
 	else
 		forget(d, path);
 }
@@ -131,7 +134,7 @@ void locks_unlock(void *ctx, const char *path, uint64_t version)
 	    !rules_is_lock_dir(path) || tree_resolve(rules_tree(d->rules), path, &n) != 0 ||
 	    n->type != TREE_DIR)
 		return;
-	l = note(d, path, n->version);
+	l = note(d, path, n->version, false);
 	if (n->version != version) {
 		log_debug("lock %s: the unlock request saw version %llu, it is at %llu", path,
 		          (unsigned long long)version, (unsigned long long)n->version);
@@ -157,4 +160,10 @@ void locks_free(struct cfsd *d)
 		d->locks = l->next;
 		free(l);
 	}
+}
+
+void locks_reset(struct cfsd *d)
+{
+	locks_free(d);
+	d->locks_since = mono_sec();
 }

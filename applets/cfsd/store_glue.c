@@ -120,7 +120,7 @@ static int hook_state_load(void *ctx, const uint8_t *p, size_t n)
 	if (rc < 0)
 		return rc;
 	rules_load(d->rules, t);
-	locks_free(d);      /* lock ages start again, as pmxcfs's at a resync */
+	locks_reset(d);     /* lock ages start again, as pmxcfs's at a resync */
 	conf_sync_start(d); /* the snapshot may bring a new corosync.conf */
 	return 0;
 }
@@ -628,6 +628,7 @@ static void flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 
 void store_glue_start(struct cfsd *d)
 {
+	locks_reset(d); /* recovery is over: the locks there were are seen now */
 	ev_prepare_init(&d->flush, flush_cb);
 	ev_prepare_start(d->loop, &d->flush);
 	ev_child_init(&d->compact_w, compact_done_cb, 0, 0);

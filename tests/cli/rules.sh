@@ -110,6 +110,18 @@ check "unchanged for longer than its lifetime: an unlock request removes it" \
 	test -z "$(cfs cfs-ls /priv/lock | grep -x other)"
 grep -q "lock priv/lock/other expired" "$T/cfsd.log" && ok "the removal is logged" || bad "the removal is logged"
 check "the lock can be taken again" cfs cfs-mkdir /priv/lock/other
+# a lock that was there when cfsd started counts from the start
+check "take a lock, then restart cfsd" cfs cfs-mkdir /priv/lock/old
+stop_cfsd TERM
+start_cfsd || exit 1
+sleep 2.3
+cfs cfs-touch -m 0 /priv/lock/old 2>/dev/null
+for _ in $(seq 20); do
+	cfs cfs-ls /priv/lock | grep -qx old || break
+	sleep 0.1
+done
+check "unchanged since the start for longer than its lifetime: one request removes it" \
+	test -z "$(cfs cfs-ls /priv/lock | grep -x old)"
 
 # --- modes by path (spec §4.3)
 printf 's' | cfs cfs-put /priv/authkey.key
