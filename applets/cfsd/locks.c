@@ -99,7 +99,7 @@ void locks_applied(struct cfsd *d, const struct op *op)
 	const char *path = op->path;
 
 	if (op->type == OP_RENAME)
-		path = op->to; /* (lock dirs cannot be renamed; one cannot be made by it) */
+		path = op->to; /* a lock dir cannot be renamed, but a rename may make one */
 	if (!path || !rules_is_lock_dir(path))
 		return;
 	if (tree_resolve(rules_tree(d->rules), path, &n) == 0 && n->type == TREE_DIR)
