@@ -83,6 +83,16 @@ check "release by rmdir" cfs cfs-rm /priv/lock/storage-local
 check "acquire again" cfs cfs-mkdir /priv/lock/storage-local
 
 # renew and unlock request by mtime (spec §7.1), with cfs-touch
+# unlock_gone NAME: an unlock request for priv/lock/NAME, then up to 2 s
+# for the lock to go; 0 if it went
+unlock_gone() {
+	cfs cfs-touch -m 0 "/priv/lock/$1" 2>/dev/null
+	for _ in $(seq 20); do
+		cfs cfs-ls /priv/lock | grep -qx "$1" || return 0
+		sleep 0.1
+	done
+	return 1
+}
 mtime_of() { cfs cfs-ls -l "$(dirname "$1")" | awk -v n="$(basename "$1")" '$NF == n { print $3, $4 }'; }
 check "cfs-touch -m sets the mtime" cfs cfs-touch -m 1700000000 /emptyd
 same "... as cfs-ls -l shows" "2023-11-14 22:13" "$(TZ=UTC0 mtime_of /emptyd)"
@@ -101,13 +111,7 @@ cfs cfs-touch -m 0 /priv/lock/other 2>/dev/null
 sleep 0.3
 check "renewed 1.3 s ago: an unlock request leaves it" test -n "$(cfs cfs-ls /priv/lock | grep -x other)"
 sleep 1
-cfs cfs-touch -m 0 /priv/lock/other 2>/dev/null
-for _ in $(seq 20); do
-	cfs cfs-ls /priv/lock | grep -qx other || break
-	sleep 0.1
-done
-check "unchanged for longer than its lifetime: an unlock request removes it" \
-	test -z "$(cfs cfs-ls /priv/lock | grep -x other)"
+check "unchanged for longer than its lifetime: an unlock request removes it" unlock_gone other
 grep -q "lock priv/lock/other expired" "$T/cfsd.log" && ok "the removal is logged" || bad "the removal is logged"
 check "the lock can be taken again" cfs cfs-mkdir /priv/lock/other
 # a lock that was there when cfsd started counts from the start
@@ -115,13 +119,8 @@ check "take a lock, then restart cfsd" cfs cfs-mkdir /priv/lock/old
 stop_cfsd TERM
 start_cfsd || exit 1
 sleep 2.3
-cfs cfs-touch -m 0 /priv/lock/old 2>/dev/null
-for _ in $(seq 20); do
-	cfs cfs-ls /priv/lock | grep -qx old || break
-	sleep 0.1
-done
 check "unchanged since the start for longer than its lifetime: one request removes it" \
-	test -z "$(cfs cfs-ls /priv/lock | grep -x old)"
+	unlock_gone old
 
 # --- modes by path (spec §4.3)
 printf 's' | cfs cfs-put /priv/authkey.key
