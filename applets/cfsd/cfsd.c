@@ -70,8 +70,9 @@ static const char usage[] =
         "                    default 5\n"
         "  --spin-us MICROSECONDS\n"
         "                    after a client's change, poll for this long instead of\n"
-        "                    sleeping (lower latency, processor time while a client\n"
-        "                    writes; 0: never); default " SPIN_DEFAULT "\n"
+        "                    sleeping, and ask that idle processors stay awake\n"
+        "                    (/dev/cpu_dma_latency): lower latency, processor time\n"
+        "                    while a client writes; 0: never; default " SPIN_DEFAULT "\n"
         "  -h, --help        this help\n";
 
 static struct cfsd cfsd; /* the applet's one state struct */
@@ -91,14 +92,36 @@ static uint64_t mono_us(void)
  * client: +13%).  Started by a client's change when no other change of a
  * client is in flight, stopped spin_us later or as soon as there are two:
  * with several clients the loop has work, and a polling process would
- * only take a processor from the others (8 clients: -5% when it did). */
+ * only take a processor from the others (8 clients: -5% when it did).
+ *
+ * For the same window cfsd asks the kernel, through PM QoS
+ * (/dev/cpu_dma_latency, root only), for a wake-up latency of 0: idle
+ * processors then poll in the kernel instead of halting or entering a
+ * sleep state, and the follower or client woken on one of them runs at
+ * once.  Unlike cfsd's own polling this takes no processor from anybody:
+ * the idle loop gives way to any task.  Three nodes on this 2-processor
+ * virtual machine, A/B: 1 client 2 790 -> 3 200/s, p50 0.342 -> 0.294 ms;
+ * 8 clients 9 220 -> 9 890/s.  Opening the device sets nothing (a request
+ * starts at the default, "no limit"); closing it, or exiting, withdraws
+ * the request. */
+static void wake_latency(struct cfsd *d, int32_t us)
+{
+	if (d->qos_fd >= 0 && write(d->qos_fd, &us, sizeof(us)) != sizeof(us)) {
+		log_warn("/dev/cpu_dma_latency: %s; polling without it", strerror(errno));
+		close(d->qos_fd);
+		d->qos_fd = -1;
+	}
+}
+
 static void spin_cb(struct ev_loop *loop, ev_idle *w, int revents)
 {
 	struct cfsd *d = container_of(w, struct cfsd, spin);
 
 	(void)revents;
-	if (mono_us() >= d->spin_until || d->inflight > 1)
+	if (mono_us() >= d->spin_until || d->inflight > 1) {
 		ev_idle_stop(loop, w);
+		wake_latency(d, -1); /* PM_QOS_DEFAULT_VALUE: no limit */
+	}
 }
 
 void cfsd_spin(struct cfsd *d)
@@ -106,8 +129,10 @@ void cfsd_spin(struct cfsd *d)
 	if (d->spin_us <= 0 || d->inflight > 0)
 		return;
 	d->spin_until = mono_us() + (uint64_t)d->spin_us;
-	if (!ev_is_active(&d->spin))
+	if (!ev_is_active(&d->spin)) {
 		ev_idle_start(d->loop, &d->spin);
+		wake_latency(d, 0);
+	}
 }
 
 static void stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
@@ -424,6 +449,12 @@ int cfsd_main(int argc, char **argv)
 		goto out_ipc;
 	}
 	ev_idle_init(&d->spin, spin_cb);
+	d->qos_fd = -1;
+	if (d->spin_us > 0) {
+		d->qos_fd = open("/dev/cpu_dma_latency", O_WRONLY | O_CLOEXEC);
+		if (d->qos_fd < 0)
+			log_debug("/dev/cpu_dma_latency: %s; polling without it", strerror(errno));
+	}
 	store_glue_start(d);
 	cluster_start(d); /* join/API listener, host corosync.conf */
 	ev_signal_init(&d->sigterm, stop_cb, SIGTERM);
@@ -459,6 +490,8 @@ int cfsd_main(int argc, char **argv)
 	ev_signal_stop(d->loop, &d->sigterm);
 	ev_signal_stop(d->loop, &d->sigint);
 	ev_signal_stop(d->loop, &d->sighup);
+	if (d->qos_fd >= 0)
+		close(d->qos_fd);
 	status = 0;
 	unlink(d->pidfile);
 out_ipc:

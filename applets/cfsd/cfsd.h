@@ -58,6 +58,7 @@ struct cfsd {
 	double write_timeout; /* --write-timeout seconds; 0: node's default */
 	long spin_us;         /* --spin-us: poll this long after a change */
 	uint64_t spin_until;  /* monotonic microseconds: poll until then */
+	int qos_fd;           /* /dev/cpu_dma_latency (PM QoS), or -1 */
 	char **argv;          /* the command line, for a restart in place */
 
 	struct rules *rules;        /* owned: the tree and the pmxcfs rules */

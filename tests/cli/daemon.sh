@@ -67,6 +67,11 @@ expect "--spin-us below 0" 2 "--spin-us -1: not a number of microseconds" \
 	"$CFSBOX" cfsd -f --root "$ROOT" --spin-us -1
 expect "--spin-us not a number" 2 "not a number of microseconds" "$CFSBOX" cfsd -f --root "$ROOT" --spin-us 5x
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$CFSD_PID/stat"; }
+# PM QoS: reading /dev/cpu_dma_latency gives the wake-up latency limit in
+# force (none: 2000000000 us, unless another process asks for one)
+qos() { od -An -td4 /dev/cpu_dma_latency | tr -d ' '; }
+qos_fds() { ls -l "/proc/$CFSD_PID/fd" | grep -c cpu_dma_latency; }
+[ -w /dev/cpu_dma_latency ] && q0=$(qos)
 start_cfsd --spin-us 100000 || exit 1
 sleep 0.3
 c0=$(cpu_ticks)
@@ -81,6 +86,23 @@ check "a change polls for 0.1 s (CPU ticks $c1 -> $c2)" test $((c2 - c1)) -ge 4
 sleep 0.5
 c3=$(cpu_ticks)
 check "then the polling stops (CPU ticks $c2 -> $c3)" test $((c3 - c2)) -le 2
+# ... and for the same window, a wake-up latency of 0 through PM QoS
+if [ -w /dev/cpu_dma_latency ]; then
+	check "cfsd holds a PM QoS request" test "$(qos_fds)" = 1
+	same "the first window was withdrawn" "$q0" "$(qos)"
+	cfs cfs-cat /kept >/dev/null
+	same "a read asks for nothing" "$q0" "$(qos)"
+	seen=
+	for i in 1 2 3 4 5; do # the window is 0.1 s from the request
+		echo "$i" | cfs cfs-put /spin
+		[ "$(qos)" = 0 ] && seen=0 && break
+	done
+	same "a change asks for wake-up latency 0" 0 "$seen"
+	sleep 0.5
+	same "and withdraws it after the window" "$q0" "$(qos)"
+else
+	echo "note: /dev/cpu_dma_latency not writable here: cfsd polls without it"
+fi
 stop_cfsd TERM
 start_cfsd --spin-us 0 || exit 1
 sleep 0.3
@@ -89,5 +111,6 @@ for i in 1 2 3; do echo "$i" | cfs cfs-put /spin; done
 sleep 0.5
 c1=$(cpu_ticks)
 check "--spin-us 0: no polling (CPU ticks $c0 -> $c1)" test $((c1 - c0)) -le 2
+check "--spin-us 0: no PM QoS request" test "$(qos_fds)" = 0
 stop_cfsd TERM
 finish
