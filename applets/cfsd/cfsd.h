@@ -87,6 +87,9 @@ struct cfsd {
 	bool digest_valid;       /* digest is the tree's at digest_version */
 	uint64_t digest_version; /* (ipc_ops.c: STATUS computes it once per version) */
 	uint8_t digest[16];
+	uint32_t clinfo;      /* ipc_ops.c: .members/.version counter */
+	uint32_t clinfo_hash; /* ... of what .members showed last */
+	bool clinfo_seen;
 	int restart;            /* 0, or IPC_RELOAD_* | 0x100: exec again after stopping */
 	struct lock_age *locks; /* locks.c: when each lock was first seen */
 	double locks_since;     /* locks.c: ... or, without a note, since when */

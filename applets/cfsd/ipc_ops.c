@@ -34,15 +34,79 @@ static const char *const vnames[] = {
 	".vmlist",     "local",  "lxc",      "openvz", "qemu-server"
 };
 
+/* The clinfo counter of .version and .members (pmxcfs: +1 per
+ * configuration load and membership change, so that clients know to read
+ * .members again): +1 whenever what .members shows of the cluster differs
+ * from the last time it was looked at.  Several changes between two looks
+ * count once; readers only compare it. */
+static uint32_t clinfo(struct cfsd *d, const struct node_status *ns)
+{
+	uint32_t h = 2166136261u; /* FNV-1a over config version, ids, online */
+	size_t i;
+
+#define MIX(v) (h = (h ^ (uint32_t)(v)) * 16777619u)
+	MIX(d->cc.config_version);
+	MIX(ns->quorate);
+	for (i = 0; i < ns->n_nodes; i++) {
+		MIX(ns->nodes[i].nodeid);
+		MIX(ns->nodes[i].online);
+	}
+#undef MIX
+	if (!d->clinfo_seen || h != d->clinfo_hash)
+		d->clinfo++;
+	d->clinfo_hash = h;
+	d->clinfo_seen = true;
+	return d->clinfo;
+}
+
+/* .members: the cluster form with the nodelist in its order; online is
+ * "cfsd runs there and this node hears it", ip the node's ring0 address. */
+static void render_members(struct cfsd *d, struct buf *out)
+{
+	struct node_status *ns;
+	struct vfiles_member *m;
+	struct vfiles_cluster cl = { 0 };
+	size_t i;
+
+	if (!d->cluster) {
+		vfiles_members(out, d->name, 0, NULL);
+		return;
+	}
+	ns = xmalloc(sizeof(*ns));
+	m = xcalloc(NODE_NODES_MAX, sizeof(*m));
+	node_status(d->node, ns);
+	for (i = 0; i < ns->n_nodes; i++) {
+		m[i].name = ns->nodes[i].name;
+		m[i].id = ns->nodes[i].nodeid;
+		m[i].online = ns->nodes[i].online;
+		m[i].ip = ns->nodes[i].addr && *ns->nodes[i].addr ? ns->nodes[i].addr : NULL;
+	}
+	cl.name = d->cc.cluster_name;
+	cl.config_version = (uint32_t)d->cc.config_version;
+	cl.quorate = ns->quorate;
+	cl.nodes = m;
+	cl.n_nodes = ns->n_nodes;
+	vfiles_members(out, d->name, clinfo(d, ns), &cl);
+	free(m);
+	free(ns);
+}
+
 /* Render virtual file name into out; false if name is not one. */
 static bool render(struct cfsd *d, const char *name, struct buf *out)
 {
 	if (!strcmp(name, ".version")) {
 		struct vfiles_version_in in = { .starttime = d->starttime };
 
+		if (d->cluster) {
+			struct node_status *ns = xmalloc(sizeof(*ns));
+
+			node_status(d->node, ns);
+			in.clinfo = clinfo(d, ns);
+			free(ns);
+		}
 		vfiles_version(out, &in, d->rules);
 	} else if (!strcmp(name, ".members")) {
-		vfiles_members(out, d->name, 0, NULL);
+		render_members(d, out);
 	} else if (!strcmp(name, ".vmlist")) {
 		vfiles_vmlist(out, d->rules);
 	} else if (!strcmp(name, ".clusterlog")) {
