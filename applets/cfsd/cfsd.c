@@ -49,6 +49,7 @@
 static const char usage[] =
         "usage: cfsd [-f] [-d] [-l] [--name NAME] [--root DIR] [--gid GID]\n"
         "            [--write-timeout SECONDS] [--spin-us MICROSECONDS]\n"
+        "            [--mount DIR | --no-mount]\n"
         "\n"
         "The cluster file system daemon.  With <root>/etc/corosync/corosync.conf\n"
         "it is a cluster node (the node named NAME in its nodelist) and keeps the\n"
@@ -73,6 +74,9 @@ static const char usage[] =
         "                    sleeping, and ask that idle processors stay awake\n"
         "                    (/dev/cpu_dma_latency): lower latency, processor time\n"
         "                    while a client writes; 0: never; default " SPIN_DEFAULT "\n"
+        "  --mount DIR       mount the tree there (default <root>/etc/pve, made if\n"
+        "                    missing; a dead mount of an earlier cfsd is replaced)\n"
+        "  --no-mount        no FUSE mount (the cfs-* applets work without it)\n"
         "  -h, --help        this help\n";
 
 static struct cfsd cfsd; /* the applet's one state struct */
@@ -319,7 +323,15 @@ static void other_pid(struct cfsd *d, char *dst, size_t size)
 
 int cfsd_main(int argc, char **argv)
 {
-	enum { OPT_NAME = 0x100, OPT_ROOT, OPT_GID, OPT_WTIMEOUT, OPT_SPIN };
+	enum {
+		OPT_NAME = 0x100,
+		OPT_ROOT,
+		OPT_GID,
+		OPT_WTIMEOUT,
+		OPT_SPIN,
+		OPT_MOUNT,
+		OPT_NOMOUNT
+	};
 	static const struct option lo[] = {
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "debug", no_argument, NULL, 'd' },
@@ -330,10 +342,12 @@ int cfsd_main(int argc, char **argv)
 		{ "gid", required_argument, NULL, OPT_GID },
 		{ "write-timeout", required_argument, NULL, OPT_WTIMEOUT },
 		{ "spin-us", required_argument, NULL, OPT_SPIN },
+		{ "mount", required_argument, NULL, OPT_MOUNT },
+		{ "no-mount", no_argument, NULL, OPT_NOMOUNT },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cfsd *d = &cfsd;
-	const char *gid_arg = NULL;
+	const char *gid_arg = NULL, *mount_arg = CFG_FEATURE_FUSE ? "" : NULL;
 	struct ipc_server_cfg icfg;
 	struct timespec t0, t1;
 	int opt, rc, ready_fd = -1, status = 1;
@@ -382,6 +396,21 @@ int cfsd_main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case OPT_MOUNT:
+			if (!CFG_FEATURE_FUSE) {
+				cli_warn(
+				        "--mount: this cfsbox was built without FUSE (CONFIG_FEATURE_FUSE)");
+				return 2;
+			}
+			if (!*optarg) {
+				cli_warn("--mount: an empty path");
+				return 2;
+			}
+			mount_arg = optarg;
+			break;
+		case OPT_NOMOUNT:
+			mount_arg = NULL;
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
@@ -395,6 +424,12 @@ int cfsd_main(int argc, char **argv)
 		default_name(d);
 	if (set_paths(d) < 0 || set_gid(d, gid_arg) < 0)
 		return 1;
+	if (mount_arg &&
+	    (*mount_arg ? path_fmt(d->mnt, sizeof(d->mnt), "%s", mount_arg)
+	                : path_fmt(d->mnt, sizeof(d->mnt), "%s/etc/pve", d->root)) < 0) {
+		cli_warn("--mount: path too long");
+		return 1;
+	}
 	rc = path_mkdirs(d->run_dir, 0755);
 	if (rc < 0) {
 		cli_warn("%s: %s", d->run_dir, cfs_strerror(rc));
@@ -457,6 +492,7 @@ int cfsd_main(int argc, char **argv)
 	}
 	store_glue_start(d);
 	cluster_start(d); /* join/API listener, host corosync.conf */
+	fuse_ops_start(d);
 	ev_signal_init(&d->sigterm, stop_cb, SIGTERM);
 	ev_signal_init(&d->sigint, stop_cb, SIGINT);
 	ev_signal_init(&d->sighup, hup_cb, SIGHUP);
@@ -487,6 +523,7 @@ int cfsd_main(int argc, char **argv)
 	cluster_shutdown(d);
 
 	store_glue_flush(d); /* answer what was committed before the signal */
+	fuse_ops_stop(d);
 	ev_signal_stop(d->loop, &d->sigterm);
 	ev_signal_stop(d->loop, &d->sigint);
 	ev_signal_stop(d->loop, &d->sighup);

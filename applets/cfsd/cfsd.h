@@ -87,8 +87,10 @@ struct cfsd {
 	bool digest_valid;       /* digest is the tree's at digest_version */
 	uint64_t digest_version; /* (ipc_ops.c: STATUS computes it once per version) */
 	uint8_t digest[16];
-	uint32_t clinfo;      /* ipc_ops.c: .members/.version counter */
-	uint32_t clinfo_hash; /* ... of what .members showed last */
+	char mnt[CFS_PATH_MAX]; /* --mount DIR (default <root>/etc/pve), "" none */
+	struct fuse_ops *fuse;  /* fuse_ops.c, NULL when not mounted */
+	uint32_t clinfo;        /* ipc_ops.c: .members/.version counter */
+	uint32_t clinfo_hash;   /* ... of what .members showed last */
 	bool clinfo_seen;
 	int restart;            /* 0, or IPC_RELOAD_* | 0x100: exec again after stopping */
 	struct lock_age *locks; /* locks.c: when each lock was first seen */
@@ -127,6 +129,10 @@ void store_glue_start(struct cfsd *d);
 /* Replicate op for client c (request id); the reply comes once it is
  * committed and applied here, or has failed (no quorum, deadline). */
 void store_glue_submit(struct cfsd *d, struct ipc_client *c, uint32_t id, const struct op *op);
+/* The same for anybody: done(ctx, 0 or -errno) once committed and
+ * applied here, or failed. */
+typedef void store_done_fn(void *ctx, int rc);
+void store_glue_submit_cb(struct cfsd *d, const struct op *op, store_done_fn *done, void *ctx);
 /* Sync what was queued, let the node commit, apply and answer (also used
  * at shutdown). */
 void store_glue_flush(struct cfsd *d);
@@ -141,5 +147,23 @@ void cluster_ops_request(struct cfsd *d, struct ipc_client *c, const struct ipc_
 /* ipc_ops.c */
 /* The net/ipc request handler (ctx is the struct cfsd). */
 void ipc_ops_request(void *ctx, struct ipc_client *c, const struct ipc_req *req);
+/* The virtual entries of the root, in listing order: i-th, NULL after. */
+const char *ipc_ops_vname(size_t i);
+/* Render the virtual root file name (.members, ...) into out; false if
+ * name is not one. */
+bool ipc_ops_render(struct cfsd *d, const char *name, struct buf *out);
+/* A write to .debug: "1\n" or "0\n" switches debug logging; else -EIO. */
+int ipc_ops_debug(const uint8_t *data, size_t len);
+/* Before a change is proposed: read-only node, writer and time, the
+ * rules (quorum, limits, VMIDs), a new corosync.conf's validity; an
+ * mtime of 0 on a lock is an unlock request.  0 or -errno. */
+int ipc_ops_check(struct cfsd *d, struct op *op);
+
+/* fuse_ops.c: the tree mounted at <root>/etc/pve */
+/* Mount (replacing a dead mount of an earlier cfsd) and serve; a failure
+ * is logged and cfsd goes on without the mount. */
+void fuse_ops_start(struct cfsd *d);
+/* Unmount and stop serving; NULL-safe on a cfsd that never mounted. */
+void fuse_ops_stop(struct cfsd *d);
 
 #endif /* APPLETS_CFSD_CFSD_H */

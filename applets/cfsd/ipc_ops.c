@@ -91,8 +91,12 @@ static void render_members(struct cfsd *d, struct buf *out)
 	free(ns);
 }
 
-/* Render virtual file name into out; false if name is not one. */
-static bool render(struct cfsd *d, const char *name, struct buf *out)
+const char *ipc_ops_vname(size_t i)
+{
+	return i < ARRAY_SIZE(vnames) ? vnames[i] : NULL;
+}
+
+bool ipc_ops_render(struct cfsd *d, const char *name, struct buf *out)
 {
 	if (!strcmp(name, ".version")) {
 		struct vfiles_version_in in = { .starttime = d->starttime };
@@ -181,7 +185,7 @@ static bool stat_virtual(struct cfsd *d, const char *name, struct buf *out)
 		st.target_len = (uint16_t)strlen(target);
 		st.size = st.target_len;
 	} else {
-		if (!render(d, name, &tmp))
+		if (!ipc_ops_render(d, name, &tmp))
 			return false;
 		st.type = IPC_T_FILE;
 		st.size = tmp.len;
@@ -197,7 +201,7 @@ static int do_read(struct cfsd *d, struct ipc_client *c, uint32_t id, const char
 	struct buf out = { 0 };
 	int rc;
 
-	if (!strchr(path, '/') && render(d, path, &out)) {
+	if (!strchr(path, '/') && ipc_ops_render(d, path, &out)) {
 		ipc_reply_buf(c, id, 0, &out);
 		return 0;
 	}
@@ -384,12 +388,12 @@ static void do_cluster(struct cfsd *d, struct ipc_client *c, uint32_t id)
 	ipc_reply_buf(c, id, 0, &out);
 }
 
-static int do_debug(const struct ipc_req *req)
+int ipc_ops_debug(const uint8_t *data, size_t len)
 {
-	if (req->len < 2 || req->data[1] != '\n' || (req->data[0] != '0' && req->data[0] != '1'))
+	if (len < 2 || data[1] != '\n' || (data[0] != '0' && data[0] != '1'))
 		return -EIO;
-	log_level = req->data[0] == '1' ? LOG_LVL_DEBUG : LOG_LVL_INFO;
-	log_info("debug logging %s", req->data[0] == '1' ? "on" : "off");
+	log_level = data[0] == '1' ? LOG_LVL_DEBUG : LOG_LVL_INFO;
+	log_info("debug logging %s", data[0] == '1' ? "on" : "off");
 	return 0;
 }
 
@@ -411,13 +415,9 @@ static int mutate(struct cfsd *d, struct ipc_client *c, const struct ipc_req *re
 	int rc;
 
 	if (req->op == IPC_OP_PUT && !strcmp(path, ".debug")) {
-		ipc_reply(c, req->id, do_debug(req), NULL, 0);
+		ipc_reply(c, req->id, ipc_ops_debug(req->data, req->len), NULL, 0);
 		return 0;
 	}
-	if (d->broken || d->stopping)
-		return -EROFS;
-	op.writer = d->nodeid;
-	op.mtime = (uint32_t)time(NULL);
 	op.path = path;
 	switch (req->op) {
 	case IPC_OP_PUT:
@@ -455,15 +455,27 @@ static int mutate(struct cfsd *d, struct ipc_client *c, const struct ipc_req *re
 	default:
 		return -EOPNOTSUPP;
 	}
-	rc = rules_check(d->rules, &op);
-	if (rc == 0)
-		rc = conf_sync_check(d, &op); /* a new corosync.conf must be valid and newer */
-	if (rc == -EACCES && op.type == OP_MTIME && op.offset == 0)
-		unlock_request(d, path);
+	rc = ipc_ops_check(d, &op);
 	if (rc < 0)
 		return rc;
 	store_glue_submit(d, c, req->id, &op);
 	return 0;
+}
+
+int ipc_ops_check(struct cfsd *d, struct op *op)
+{
+	int rc;
+
+	if (d->broken || d->stopping)
+		return -EROFS;
+	op->writer = d->nodeid;
+	op->mtime = (uint32_t)time(NULL);
+	rc = rules_check(d->rules, op);
+	if (rc == 0)
+		rc = conf_sync_check(d, op); /* a new corosync.conf must be valid and newer */
+	if (rc == -EACCES && op->type == OP_MTIME && op->offset == 0)
+		unlock_request(d, op->path);
+	return rc;
 }
 
 void ipc_ops_request(void *ctx, struct ipc_client *c, const struct ipc_req *req)

@@ -57,9 +57,15 @@
 
 #define MiB (1024ull * 1024)
 
-/* A client waiting for its write. */
+/* A change waiting for its commit. */
 struct waiter {
 	struct cfsd *d;
+	store_done_fn *done;
+	void *ctx;
+};
+
+/* An IPC client waiting for its write. */
+struct ipc_waiter {
 	struct ipc_client *c;
 	uint32_t id;
 };
@@ -531,23 +537,40 @@ static void done_cb(void *ctx, int rc)
 	struct waiter *w = ctx;
 
 	w->d->inflight--;
+	w->done(w->ctx, rc);
+	free(w);
+}
+
+void store_glue_submit_cb(struct cfsd *d, const struct op *op, store_done_fn *done, void *ctx)
+{
+	struct waiter *w = xmalloc(sizeof(*w));
+	struct buf b = { 0 };
+
+	w->d = d;
+	w->done = done;
+	w->ctx = ctx;
+	op_encode(op, &b);
+	d->writes++;
+	d->inflight++;
+	node_submit(d->node, b.p, b.len, done_cb, w);
+	buf_free(&b);
+}
+
+static void ipc_done(void *ctx, int rc)
+{
+	struct ipc_waiter *w = ctx;
+
 	ipc_reply(w->c, w->id, rc, NULL, 0);
 	free(w);
 }
 
 void store_glue_submit(struct cfsd *d, struct ipc_client *c, uint32_t id, const struct op *op)
 {
-	struct waiter *w = xmalloc(sizeof(*w));
-	struct buf b = { 0 };
+	struct ipc_waiter *w = xmalloc(sizeof(*w));
 
-	w->d = d;
 	w->c = c;
 	w->id = id;
-	op_encode(op, &b);
-	d->writes++;
-	d->inflight++;
-	node_submit(d->node, b.p, b.len, done_cb, w);
-	buf_free(&b);
+	store_glue_submit_cb(d, op, ipc_done, w);
 }
 
 static void seeded_cb(void *ctx, int rc)

@@ -10,15 +10,12 @@ if [ "$(id -u)" != 0 ] || ! mount -t tmpfs -o size=3m cfs-test "$ROOT" 2>/dev/nu
 	echo "# not root or no tmpfs mount: skipped"
 	finish
 fi
-umount_root() {
-	umount "$ROOT" 2>/dev/null
-}
 trap 'cleanup_ro' EXIT
 cleanup_ro() {
 	local p
 	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-	umount_root
+	unmount_all
 	rm -rf "$T"
 }
 

@@ -19,6 +19,14 @@ PIDS=()
 PASS=0
 FAIL=0
 
+# Every mount below $T goes, the deepest first: a cfsd killed with -9
+# leaves its FUSE mount behind, dead.
+unmount_all() {
+	awk -v t="$T/" 'index($2, t) == 1 { print $2 }' /proc/mounts | sort -r | while read -r p; do
+		umount -l "$p"
+	done
+}
+
 cleanup() {
 	local p
 	for p in "${PIDS[@]}"; do
@@ -27,6 +35,7 @@ cleanup() {
 	for p in "${PIDS[@]}"; do
 		wait "$p" 2>/dev/null
 	done
+	unmount_all
 	[ -n "${KEEP:-}" ] && echo "kept $T" && return
 	rm -rf "$T"
 }
