@@ -651,7 +651,9 @@ static void do_open(struct fuse_ops *fo, const struct fuse_req *req)
 		 * writes is checked at close */
 		struct op op = { .type = OP_WRITE, .path = path, .writer = fo->d->nodeid };
 
-		rc = fo->d->broken || fo->d->stopping ? -EROFS : rules_check(fo->d->rules, &op);
+		rc = fo->d->broken || fo->d->stopping ? -EROFS
+		     : !node_writable(fo->d->node)    ? -EACCES
+		                                      : rules_check(fo->d->rules, &op);
 	}
 	if (rc == 0 && wr && !n && strcmp(path, ".debug"))
 		rc = -EACCES;

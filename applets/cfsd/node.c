@@ -1017,6 +1017,11 @@ int node_start(struct node *n)
 	return 0;
 }
 
+bool node_writable(struct node *n)
+{
+	return node_quorate(n) || view_quorate(n);
+}
+
 void node_submit(struct node *n, const uint8_t *op, size_t len, node_done_fn *cb, void *ctx)
 {
 	struct pending *p;
@@ -1025,7 +1030,7 @@ void node_submit(struct node *n, const uint8_t *op, size_t len, node_done_fn *cb
 		cb(ctx, -EROFS);
 		return;
 	}
-	if (!node_quorate(n) && !view_quorate(n)) {
+	if (!node_writable(n)) {
 		cb(ctx, -EACCES);
 		return;
 	}

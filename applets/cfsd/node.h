@@ -174,6 +174,9 @@ void node_compacted(struct node *n, uint64_t index);
 void node_applied(const struct node *n, uint64_t *index, uint64_t *term);
 
 bool node_quorate(const struct node *n);
+/* Does node_submit() take a change now (else it fails with EACCES)?
+ * Quorate, or quorate by the membership seen lately (an election). */
+bool node_writable(struct node *n);
 bool node_is_cluster(const struct node *n);
 /* this node leads and its term's no-op is committed */
 bool node_leader_ready(const struct node *n);
