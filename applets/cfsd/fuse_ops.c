@@ -68,6 +68,7 @@ struct fhandle {
 	bool dir;
 	bool write;      /* opened for writing: data is a buffer to commit */
 	bool dirty;      /* data differs from what was last committed */
+	bool wrote;      /* ... by a write or truncate, not only O_TRUNC */
 	bool released;   /* RELEASE came while a commit was running */
 	unsigned busy;   /* commits running */
 	struct buf data; /* file: content (a copy); dir: unused */
@@ -81,6 +82,8 @@ struct fuse_ops {
 	struct fnode *slots[NODE_SLOTS];
 	struct fhandle **h; /* fh - 1 indexes it */
 	size_t n_h;
+	struct fuse_req *waiting; /* OPENs waiting for a commit of their file */
+	size_t n_waiting;
 	size_t pending; /* changes proposed, not answered yet */
 };
 
@@ -312,6 +315,24 @@ struct pending {
 	struct fuse_attr a;
 };
 
+static void do_open(struct fuse_ops *fo, const struct fuse_req *req);
+
+/* OPENs that waited for a commit: again, in their order (one that must
+ * still wait goes back on the list). */
+static void retry_opens(struct fuse_ops *fo)
+{
+	struct fuse_req *w = fo->waiting;
+	size_t i, n = fo->n_waiting;
+
+	if (!n)
+		return;
+	fo->waiting = NULL;
+	fo->n_waiting = 0;
+	for (i = 0; i < n; i++)
+		do_open(fo, &w[i]);
+	free(w);
+}
+
 static void commit_done(void *ctx, int rc)
 {
 	struct pending *p = ctx;
@@ -380,6 +401,7 @@ static void commit_done(void *ctx, int rc)
 		break;
 	}
 	free(p);
+	retry_opens(fo);
 }
 
 /* Check op and propose it; the answer to req comes from commit_done.
@@ -431,7 +453,7 @@ static void commit_handle(struct fuse_ops *fo, const struct fuse_req *req, uint6
 	op.path = h->path;
 	op.data = h->data.p;
 	op.len = h->data.len;
-	h->dirty = false;
+	h->dirty = h->wrote = false;
 	if (propose(fo, req, &op, p)) {
 		h->busy++;
 		if (req->opcode == FUSE_OP_RELEASE)
@@ -522,7 +544,7 @@ static void do_setattr(struct fuse_ops *fo, const struct fuse_req *req)
 			memset(h->data.p + old, 0, (size_t)req->attr_size - old);
 		}
 		h->data.len = (size_t)req->attr_size;
-		h->dirty = true;
+		h->dirty = h->wrote = true;
 		a.size = h->data.len;
 		if (!(req->valid & (FUSE_SET_MTIME | FUSE_SET_MTIME_NOW))) {
 			fuse_reply_attr(fo->fc, req->unique, &a, TIMEOUT);
@@ -634,6 +656,17 @@ static void do_rename(struct fuse_ops *fo, const struct fuse_req *req)
 	propose(fo, req, &op, p);
 }
 
+/* Is a handle of path committing? */
+static bool committing(struct fuse_ops *fo, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < fo->n_h; i++)
+		if (fo->h[i] && fo->h[i]->busy && !strcmp(fo->h[i]->path, path))
+			return true;
+	return false;
+}
+
 static void do_open(struct fuse_ops *fo, const struct fuse_req *req)
 {
 	const struct tree_node *n;
@@ -642,7 +675,16 @@ static void do_open(struct fuse_ops *fo, const struct fuse_req *req)
 	bool wr = (req->flags & O_ACCMODE) != O_RDONLY;
 	int rc;
 
+	if (wr)
+		cfsd_spin(fo->d); /* a change comes: its write and close too */
 	rc = node_path(fo, req->node, path, &n);
+	if (rc == 0 && committing(fo, path)) {
+		/* a closed file of this path is being committed (a release):
+		 * the open sees the result, as it would after close() */
+		fo->waiting = xrealloc(fo->waiting, (fo->n_waiting + 1) * sizeof(*fo->waiting));
+		fo->waiting[fo->n_waiting++] = *req;
+		return;
+	}
 	if (rc == 0 && n && n->type == TREE_DIR)
 		rc = -EISDIR;
 	if (rc == 0 && wr && n) {
@@ -715,7 +757,7 @@ static void do_write(struct fuse_ops *fo, const struct fuse_req *req)
 		h->data.len = (size_t)end;
 	}
 	memcpy(h->data.p + req->offset, req->data, req->len);
-	h->dirty = true;
+	h->dirty = h->wrote = true;
 	fuse_reply_write(fo->fc, req->unique, req->len);
 }
 
@@ -727,7 +769,10 @@ static void do_flush(struct fuse_ops *fo, const struct fuse_req *req)
 		fuse_reply_err(fo->fc, req->unique, req->opcode == FUSE_OP_RELEASE ? 0 : -EBADF);
 		return;
 	}
-	if (h->write && h->dirty) {
+	/* a flush before any write (a shell's dup2 and close after an
+	 * O_TRUNC open) does not commit the empty file: release does, if
+	 * nothing was written by then */
+	if (h->write && h->dirty && (h->wrote || req->opcode != FUSE_OP_FLUSH)) {
 		commit_handle(fo, req, req->fh, h);
 		return;
 	}
@@ -817,6 +862,8 @@ static void request_cb(void *ctx, struct fuse_conn *fc, const struct fuse_req *r
 	uint32_t i;
 
 	(void)fc;
+	log_debug("request %u on node %llu%s%s", req->opcode, (unsigned long long)req->node,
+	          req->name ? ": " : "", req->name ? req->name : "");
 	switch (req->opcode) {
 	case FUSE_OP_LOOKUP:
 		do_lookup(fo, req);
@@ -942,6 +989,7 @@ void fuse_ops_stop(struct cfsd *d)
 		if (fo->h[i])
 			handle_free(fo->h[i]);
 	free(fo->h);
+	free(fo->waiting); /* unanswered: the kernel fails them at unmount */
 	for (i = 0; i < NODE_SLOTS; i++)
 		while (fo->slots[i]) {
 			struct fnode *f = fo->slots[i];

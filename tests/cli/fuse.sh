@@ -61,6 +61,13 @@ w0=$(writes)
 dd if=/dev/zero of="$M/b.txt" bs=1 count=100 conv=notrunc status=none
 same "100 write() calls, one open: one change" $((w0 + 1)) "$(writes)"
 same "... with all the bytes" 100 "$(cfs cfs-cat /b.txt | wc -c)"
+w0=$(writes)
+echo replaced >"$M/b.txt"
+same "a shell's 'echo > file' (open O_TRUNC, dup2, close, write, close): one change" \
+	$((w0 + 1)) "$(writes)"
+same "... the new content" replaced "$(cfs cfs-cat /b.txt)"
+: >"$M/b.txt"
+same "': > file' empties it (committed at release)" 0 "$(cat "$M/b.txt" | wc -c)"
 printf old >"$M/r.txt"
 exec 3<"$M/r.txt"
 printf new | cfs cfs-put /r.txt
