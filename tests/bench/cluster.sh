@@ -59,6 +59,17 @@ if [ "${BENCH_ROUNDS:-0}" -gt 0 ]; then
 				      printf "writes via leader, %d clients, %d rounds: ops/s min %d mean %d max %d; p50 ms %.3f..%.3f, median %.3f\n", c, n, lo, s / NR, hi, p50[1], p50[NR], m }'
 	done
 fi
+# through the leader's FUSE mount (root: inside its network namespace,
+# reached through /proc/PID/root): a shell writing 300-byte files
+M=/proc/${PIDS[$L]}/root$(node_root "$L")/etc/pve
+if [ -L "$M/local" ]; then
+	data=$(head -c 300 /dev/zero | tr '\0' x)
+	mkdir -p "$M/fuse"
+	t0=$(date +%s%N)
+	for i in $(seq 2000); do printf '%s' "$data" >"$M/fuse/f$((i % 100))"; done
+	t1=$(date +%s%N)
+	echo "through the leader's FUSE mount, one shell: 300-byte files written $((2000 * 1000000000 / (t1 - t0)))/s (open, write, close)"
+fi
 printf '%-34s %s\n' "writes via follower, 1 client:" \
 	"$("$BENCH" --socket "$(sock "$F")" --ops 2000 --clients 1 --size 300 --prefix /bf)"
 printf '%-34s %s\n' "visible on another node:" \
