@@ -311,8 +311,7 @@ struct pending {
 	uint32_t opcode;
 	uint64_t fh;             /* FLUSH FSYNC RELEASE CREATE; SETATTR: the node */
 	uint64_t moved;          /* RENAME: the node id moved */
-	char path[CFS_PATH_MAX]; /* MKDIR CREATE RENAME(target) SETATTR */
-	struct fuse_attr a;
+	char path[CFS_PATH_MAX]; /* MKDIR CREATE RENAME(target) */
 };
 
 static void do_open(struct fuse_ops *fo, const struct fuse_req *req);
@@ -404,8 +403,9 @@ static void commit_done(void *ctx, int rc)
 	retry_opens(fo);
 }
 
-/* Check op and propose it; the answer to req comes from commit_done.
- * false: refused at once, answered here. */
+/* Check op and propose it; the answer to req comes from commit_done(),
+ * perhaps before this returns (the node refuses at once without quorum).
+ * false: refused by the checks, answered here, p freed. */
 static bool propose(struct fuse_ops *fo, const struct fuse_req *req, struct op *op,
                     struct pending *p)
 {
@@ -454,15 +454,18 @@ static void commit_handle(struct fuse_ops *fo, const struct fuse_req *req, uint6
 	op.data = h->data.p;
 	op.len = h->data.len;
 	h->dirty = h->wrote = false;
-	if (propose(fo, req, &op, p)) {
-		h->busy++;
-		if (req->opcode == FUSE_OP_RELEASE)
-			h->released = true;
-	} else if (req->opcode == FUSE_OP_RELEASE) {
+	/* counted before: a refusal by the node comes back at once, through
+	 * commit_done(), which may drop a released handle */
+	h->busy++;
+	if (req->opcode == FUSE_OP_RELEASE)
+		h->released = true;
+	if (propose(fo, req, &op, p))
+		return;
+	h->busy--; /* refused by the checks: answered, commit_done() not called */
+	if (req->opcode == FUSE_OP_RELEASE)
 		handle_drop(fo, fh);
-	} else {
+	else
 		h->dirty = true;
-	}
 }
 
 /* ---------------------------------------------------------------- requests */
