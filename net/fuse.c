@@ -58,8 +58,12 @@ static const char *rd_name(struct rd *r)
 	}
 	n = (size_t)(nul - r->p);
 	s = (const char *)rd_take(r, n + 1);
-	if (!n || n > FUSE_NAME_MAX || memchr(s, '/', n)) {
+	if (!n || memchr(s, '/', n)) {
 		r->err = -EINVAL;
+		return NULL;
+	}
+	if (n > FUSE_NAME_MAX) {
+		r->err = -ENAMETOOLONG;
 		return NULL;
 	}
 	return s;
@@ -423,9 +427,13 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		rc = fuse_decode(fc->rbuf, (size_t)n, &q);
 		if (rc < 0) {
-			log_warn("malformed FUSE request (opcode %u): %s", q.opcode, strerror(-rc));
-			if (q.unique)
-				fuse_reply_err(fc, q.unique, -EINVAL);
+			if (rc != -ENAMETOOLONG) /* a user's long name is no fault */
+				log_warn("malformed FUSE request (opcode %u): %s", q.opcode,
+				         strerror(-rc));
+			/* the kernel waits for no answer to a FORGET */
+			if (q.unique && q.opcode != FUSE_OP_FORGET &&
+			    q.opcode != FUSE_OP_BATCH_FORGET)
+				fuse_reply_err(fc, q.unique, rc);
 			continue;
 		}
 		if (q.opcode == FUSE_OP_INIT) {
@@ -449,8 +457,10 @@ int fuse_conn_new(struct ev_loop *loop, int fd, fuse_request_fn *cb, void *ctx,
 	int fl = fcntl(fd, F_GETFL);
 
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+		int rc = -errno;
+
 		free(fc);
-		return -errno;
+		return rc;
 	}
 	fc->loop = loop;
 	fc->fd = fd;

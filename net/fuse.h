@@ -11,9 +11,12 @@
  * The kernel's structures are read and written field by field in the
  * host's byte order, which the kernel uses: cfsbox builds for
  * little-endian hosts (core/endian.h).  A request that does not decode
- * (too short, a name that is not NUL-terminated or empty or has a '/')
- * is answered EINVAL (EIO for unknown layout) and never reaches the
- * callback.  Names are borrowed from the read buffer for the call.
+ * (a header length other than the bytes read: EBADMSG; arguments too
+ * short, a name that is not NUL-terminated or empty or has a '/':
+ * EINVAL; a name over FUSE_NAME_MAX bytes: ENAMETOOLONG) is answered
+ * with that error (FORGETs with none) and never reaches the callback.
+ * Opcodes not known here reach it with no arguments decoded.  Names are
+ * borrowed from the read buffer for the call.
  */
 #ifndef NET_FUSE_H
 #define NET_FUSE_H
@@ -120,7 +123,8 @@ struct fuse_req {
 };
 
 /* Decode one request of n bytes (p: what read() returned).  0 or
- * -EINVAL (malformed) / -EBADMSG (shorter than its header says). */
+ * -EBADMSG (header length is not n, or n < 40), -EINVAL (arguments
+ * malformed), -ENAMETOOLONG (a name over FUSE_NAME_MAX). */
 int fuse_decode(const uint8_t *p, size_t n, struct fuse_req *out);
 /* BATCH_FORGET: record i (< count) */
 void fuse_forget_at(const struct fuse_req *req, uint32_t i, struct fuse_forget *out);

@@ -86,6 +86,8 @@ check "chmod to its own mode is allowed" chmod 640 "$M/b.txt"
 expect "chown to another user: Operation not permitted" 1 "Operation not permitted" chown nobody "$M/b.txt"
 expect "symlinks of one's own: Function not implemented (as pmxcfs)" 1 "Function not implemented" \
 	ln -s b.txt "$M/l"
+expect "a name over 255 bytes: File name too long" 1 "File name too long" \
+	touch "$M/$(head -c 300 /dev/zero | tr '\0' n)"
 expect "a virtual file cannot be removed" 1 "Permission denied" rm -f "$M/.members"
 mkdir -p "$M/priv/lock/job"
 expect "utime 0 on a lock: Permission denied (an unlock request)" 1 "Permission denied" \
