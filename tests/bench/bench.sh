@@ -88,18 +88,10 @@ echo "300-byte writes, 8 clients: $(field ops_per_s "$r8") ops/s, p50 $(field p5
 echo "  $r8"
 echo "bytes per 300-byte write before compaction: journal $(((j1 - j0) / ONE)) B   [target <= 600]"
 echo "  written by cfsd (/proc/pid/io wchar: journal records, and zeros where it preallocates) $(((c1 - c0) / ONE)) B; device level (write_bytes, 4 KiB page rewrites included) $(((w1 - w0) / ONE)) B"
-# through the FUSE mount (root only): a shell writing 300-byte files
-# (open O_TRUNC, write, close: one change each) and reading them back
-M=$ROOT/etc/pve
-if [ -L "$M/local" ]; then
-	data=$(head -c 300 /dev/zero | tr '\0' x)
-	mkdir -p "$M/fuse"
-	t0=$(date +%s%N)
-	for i in $(seq 2000); do printf '%s' "$data" >"$M/fuse/f$((i % 100))"; done
-	t1=$(date +%s%N)
-	for i in $(seq 2000); do read -r _ <"$M/fuse/f$((i % 100))"; done
-	t2=$(date +%s%N)
-	echo "through the FUSE mount, one shell: 300-byte files written $((2000 * 1000000000 / (t1 - t0)))/s (open, write, close), read $((2000 * 1000000000 / (t2 - t1)))/s"
+# through the FUSE mount (root only)
+if [ -L "$ROOT/etc/pve/local" ]; then
+	. "$HERE/fuse_shell.sh"
+	echo "through the FUSE mount, one shell, 300-byte files: $(fuse_shell "$ROOT/etc/pve")"
 fi
 stop
 

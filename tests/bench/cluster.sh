@@ -60,15 +60,11 @@ if [ "${BENCH_ROUNDS:-0}" -gt 0 ]; then
 	done
 fi
 # through the leader's FUSE mount (root: inside its network namespace,
-# reached through /proc/PID/root): a shell writing 300-byte files
+# reached through /proc/PID/root)
 M=/proc/${PIDS[$L]}/root$(node_root "$L")/etc/pve
 if [ -L "$M/local" ]; then
-	data=$(head -c 300 /dev/zero | tr '\0' x)
-	mkdir -p "$M/fuse"
-	t0=$(date +%s%N)
-	for i in $(seq 2000); do printf '%s' "$data" >"$M/fuse/f$((i % 100))"; done
-	t1=$(date +%s%N)
-	echo "through the leader's FUSE mount, one shell: 300-byte files written $((2000 * 1000000000 / (t1 - t0)))/s (open, write, close)"
+	. "$HERE/fuse_shell.sh"
+	echo "through the leader's FUSE mount, one shell, 300-byte files: $(fuse_shell "$M")"
 fi
 printf '%-34s %s\n' "writes via follower, 1 client:" \
 	"$("$BENCH" --socket "$(sock "$F")" --ops 2000 --clients 1 --size 300 --prefix /bf)"
