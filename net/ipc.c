@@ -79,7 +79,7 @@ const char *ipc_op_name(uint32_t op)
 	static const char *const names[] = { "?",      "STATUS", "READ",    "STAT",     "LIST",
 		                             "PUT",    "CREATE", "WRITE",   "MKDIR",    "DELETE",
 		                             "RENAME", "MTIME",  "CLUSTER", "EXPECTED", "TOKEN",
-		                             "RELOAD", "LEAVE" };
+		                             "RELOAD", "LEAVE",  "LOG" };
 
 	return op < ARRAY_SIZE(names) ? names[op] : "?";
 }
@@ -118,6 +118,23 @@ int ipc_request_decode(uint32_t op, uint32_t id, const uint8_t *p, size_t n, str
 		return -EOPNOTSUPP;
 	if (op == IPC_OP_STATUS || op == IPC_OP_CLUSTER)
 		return n ? -EBADMSG : 0;
+	if (op == IPC_OP_LOG) {
+		out->arg = rd_u8(&r);
+		rc = take_str(&r, out->path, IPC_LOG_STR_MAX + 1); /* ident */
+		if (rc == 0)
+			rc = take_str(&r, out->to, IPC_LOG_STR_MAX + 1); /* tag */
+		if (rc < 0)
+			return rc;
+		if (r.err)
+			return -EBADMSG;
+		if (out->arg > 7)
+			return -EINVAL;
+		if (r.left > IPC_LOG_MSG_MAX)
+			return -EMSGSIZE;
+		out->data = r.left ? r.p : NULL;
+		out->len = (uint32_t)r.left;
+		return 0;
+	}
 	if (op >= IPC_OP_EXPECTED) { /* cluster ops: one u32 */
 		if (n != 4)
 			return -EBADMSG;

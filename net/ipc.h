@@ -76,6 +76,13 @@
  *	             place (it re-reads the host corosync.conf).
  *	LEAVE    16  u32 flags (IPC_LEAVE_*): leave the cluster, back to local
  *	             mode keeping the tree.
+ *	LOG      17  u8 priority (syslog 0..7, else -EINVAL), u16 ident_len +
+ *	             ident (the user, e.g. "root@pam"), u16 tag_len + tag (the
+ *	             program), then the message (the rest, at most
+ *	             IPC_LOG_MSG_MAX bytes): a cluster log entry of this node
+ *	             (pmxcfs's LOG_CLUSTER_MSG; see store/clog.h), sent to every
+ *	             node; read-only clients get -EPERM, as in pmxcfs.  The log
+ *	             is read as the file .clusterlog.
  *
  * Stat entry (STAT reply, and each LIST element):
  *
@@ -136,8 +143,12 @@ enum ipc_op {
 	IPC_OP_TOKEN = 14,
 	IPC_OP_RELOAD = 15,
 	IPC_OP_LEAVE = 16,
-	IPC_OP_MAX = 16,
+	IPC_OP_LOG = 17,
+	IPC_OP_MAX = 17,
 };
+
+#define IPC_LOG_STR_MAX 254  /* ident and tag bytes (longer: -ENAMETOOLONG) */
+#define IPC_LOG_MSG_MAX 4096 /* message bytes (longer: -EMSGSIZE) */
 
 /* IPC_OP_RELOAD flags */
 #define IPC_RELOAD_JOIN 1u /* wipe the state: the tree is replaced by the cluster's */

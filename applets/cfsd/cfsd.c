@@ -491,6 +491,7 @@ int cfsd_main(int argc, char **argv)
 			log_debug("/dev/cpu_dma_latency: %s; polling without it", strerror(errno));
 	}
 	store_glue_start(d);
+	clusterlog_start(d);
 	cluster_start(d); /* join/API listener, host corosync.conf */
 	fuse_ops_start(d);
 	ev_signal_init(&d->sigterm, stop_cb, SIGTERM);
@@ -524,6 +525,7 @@ int cfsd_main(int argc, char **argv)
 
 	store_glue_flush(d); /* answer what was committed before the signal */
 	fuse_ops_stop(d);
+	clusterlog_stop(d);
 	ev_signal_stop(d->loop, &d->sigterm);
 	ev_signal_stop(d->loop, &d->sigint);
 	ev_signal_stop(d->loop, &d->sighup);

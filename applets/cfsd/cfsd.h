@@ -89,6 +89,8 @@ struct cfsd {
 	uint8_t digest[16];
 	char mnt[CFS_PATH_MAX]; /* --mount DIR (default <root>/etc/pve), "" none */
 	struct fuse_ops *fuse;  /* fuse_ops.c, NULL when not mounted */
+	struct clog *clog;      /* clusterlog.c: the cluster log */
+	uint32_t clog_uid;      /* ... uid of this node's last entry */
 	uint32_t clinfo;        /* ipc_ops.c: .members/.version counter */
 	uint32_t clinfo_hash;   /* ... of what .members showed last */
 	bool clinfo_seen;
@@ -158,6 +160,20 @@ int ipc_ops_debug(const uint8_t *data, size_t len);
  * rules (quorum, limits, VMIDs), a new corosync.conf's validity; an
  * mtime of 0 on a lock is an unlock request.  0 or -errno. */
 int ipc_ops_check(struct cfsd *d, struct op *op);
+
+/* clusterlog.c: the cluster log (.clusterlog, IPC_OP_LOG) */
+/* After the node exists: the log, with its first entry. */
+void clusterlog_start(struct cfsd *d);
+void clusterlog_stop(struct cfsd *d);
+/* An entry of this node: into the log and to every node.  0 or -errno
+ * (-EINVAL: bad priority). */
+int clusterlog_add(struct cfsd *d, uint8_t pri, const char *ident, const char *tag, uint32_t pid,
+                   const char *msg);
+/* .clusterlog: the newest 50 entries as pmxcfs's JSON */
+void clusterlog_render(struct cfsd *d, struct buf *out);
+/* node hooks */
+void clusterlog_recv(void *ctx, uint32_t from, const uint8_t *p, size_t len);
+void clusterlog_peer_back(void *ctx, uint32_t id);
 
 /* fuse_ops.c: the tree mounted at <root>/etc/pve */
 /* Mount (replacing a dead mount of an earlier cfsd) and serve; a failure

@@ -114,7 +114,7 @@ bool ipc_ops_render(struct cfsd *d, const char *name, struct buf *out)
 	} else if (!strcmp(name, ".vmlist")) {
 		vfiles_vmlist(out, d->rules);
 	} else if (!strcmp(name, ".clusterlog")) {
-		vfiles_clusterlog(out, NULL, 0, 0);
+		clusterlog_render(d, out);
 	} else if (!strcmp(name, ".rrd")) {
 		vfiles_rrd(out, NULL, 0);
 	} else if (!strcmp(name, ".debug")) {
@@ -495,6 +495,17 @@ void ipc_ops_request(void *ctx, struct ipc_client *c, const struct ipc_req *req)
 		do_cluster(d, c, req->id);
 		return;
 	}
+	if (req->op == IPC_OP_LOG) {
+		char msg[IPC_LOG_MSG_MAX + 1];
+
+		if (req->len)
+			memcpy(msg, req->data, req->len);
+		msg[req->len] = 0;
+		rc = req->readonly ? -EPERM /* as pmxcfs */
+		                   : clusterlog_add(d, (uint8_t)req->arg, req->path, req->to,
+		                                    (uint32_t)ipc_client_pid(c), msg);
+		goto out_reply;
+	}
 	if (ipc_op_is_admin(req->op)) {
 		char err[160];
 
@@ -507,9 +518,19 @@ void ipc_ops_request(void *ctx, struct ipc_client *c, const struct ipc_req *req)
 			rc = -ENOTCONN;
 		} else {
 			rc = node_set_expected(d->node, (uint32_t)req->arg, err, sizeof(err));
-			if (rc < 0)
+			if (rc < 0) {
 				log_warn("expected votes %llu refused: %s",
 				         (unsigned long long)req->arg, err);
+			} else {
+				char m[96];
+
+				snprintf(m, sizeof(m),
+				         "expected votes set to %llu (pvecm expected): unsafe "
+				         "until the lost votes return",
+				         (unsigned long long)req->arg);
+				clusterlog_add(d, 5, "root", "cluster", (uint32_t)ipc_client_pid(c),
+				               m);
+			}
 		}
 		goto out_reply;
 	}

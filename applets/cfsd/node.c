@@ -22,6 +22,7 @@ enum {
 	NODE_MSG_HELLO = 3,
 	NODE_MSG_DIVERGED = 4, /* "your log contradicts what we committed" */
 	NODE_MSG_UNLOCK = 5,   /* u64 version, path: a lock's unlock request */
+	NODE_MSG_CLOG = 6,     /* cluster log entries (store/clog.h wire form) */
 };
 
 #define TICK_SEC      0.01
@@ -611,15 +612,21 @@ static void unlock_msg(struct node *n, const uint8_t *p, size_t len)
 		n->hooks->unlock(n->ctx, path, get_le64(p));
 }
 
+static bool peer_online(const struct node *n, const struct peer_info *pi, double now);
+
 static void deliver_cb(void *ctx, uint32_t from, const uint8_t *p, size_t len)
 {
 	struct node *n = ctx;
 	struct peer_info *pi = peer_find(n, from);
+	bool back;
 	int rc;
 
 	if (!pi || len < 1)
 		return;
+	back = !peer_online(n, pi, ev_now(n->loop));
 	pi->last_heard = ev_now(n->loop);
+	if (back && n->hooks->peer_back)
+		n->hooks->peer_back(n->ctx, from);
 	switch (p[0]) {
 	case NODE_MSG_RAFT:
 		rc = raft_recv(n->raft, from, p + 1, len - 1, now_ms(n));
@@ -640,6 +647,10 @@ static void deliver_cb(void *ctx, uint32_t from, const uint8_t *p, size_t len)
 		break;
 	case NODE_MSG_UNLOCK:
 		unlock_msg(n, p + 1, len - 1);
+		break;
+	case NODE_MSG_CLOG:
+		if (n->hooks->clog)
+			n->hooks->clog(n->ctx, from, p + 1, len - 1);
 		break;
 	case NODE_MSG_HELLO:
 		if (len < 1 + 4 + 1 + 8)
@@ -1015,6 +1026,12 @@ int node_start(struct node *n)
 		n->last_hello = ev_now(n->loop);
 	}
 	return 0;
+}
+
+void node_clog_send(struct node *n, uint32_t to, const uint8_t *p, size_t len)
+{
+	if (n->cluster && n->msg)
+		app_send(n, to, NODE_MSG_CLOG, p, len);
 }
 
 bool node_writable(struct node *n)

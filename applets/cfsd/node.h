@@ -39,6 +39,9 @@
  *	NODE_MSG_UNLOCK 5  u64 version, path bytes: an unlock request for the
  *	                   lock directory path at that version (the leader
  *	                   decides, hooks->unlock)
+ *	NODE_MSG_CLOG   6  the cluster log's messages, passed to hooks->clog
+ *	                   (applets/cfsd/clusterlog.c: u8 flags, entries in
+ *	                   store/clog.h's wire form)
  *
  * Durability (group commit): hooks->persist only queues journal records.
  * Outgoing messages that promise durability (votes, acknowledgements) are
@@ -119,6 +122,12 @@ struct node_hooks {
 	/* this node must give up its log and tree and take the cluster's
 	 * (two leaders of one term after `pvecm expected`); NULL: never */
 	void (*resync)(void *ctx);
+	/* a cluster log message (node_clog_send()) came from node from;
+	 * NULL: ignored */
+	void (*clog)(void *ctx, uint32_t from, const uint8_t *p, size_t len);
+	/* node id was heard from after NODE_ALIVE_SEC of silence, or for the
+	 * first time (called before its message is handled); NULL: no */
+	void (*peer_back)(void *ctx, uint32_t id);
 };
 
 /* Called once with the result of node_submit(): 0 or -errno from applying
@@ -174,6 +183,9 @@ void node_compacted(struct node *n, uint64_t index);
 void node_applied(const struct node *n, uint64_t *index, uint64_t *term);
 
 bool node_quorate(const struct node *n);
+/* Send a cluster log message (hooks->clog on the receiver) to node to,
+ * 0: to every node; nothing in local mode.  Not acknowledged. */
+void node_clog_send(struct node *n, uint32_t to, const uint8_t *p, size_t len);
 /* Does node_submit() take a change now (else it fails with EACCES)?
  * Quorate, or quorate by the membership seen lately (an election). */
 bool node_writable(struct node *n);

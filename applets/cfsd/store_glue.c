@@ -217,6 +217,8 @@ static const struct node_hooks hooks = {
 	.next_epoch = hook_next_epoch,
 	.resync = hook_resync,
 	.unlock = locks_unlock,
+	.clog = clusterlog_recv,
+	.peer_back = clusterlog_peer_back,
 };
 
 /* ---------------------------------------------------------------- recovery */

@@ -88,7 +88,9 @@ check "writing 1 to .debug switches debug logging on" cfs cfs-put /.debug < <(pr
 same ".debug reads 1" "1" "$(cfs cfs-cat /.debug)"
 expect "other .debug content: I/O error" 1 "cfs-put: .debug: " cfs cfs-put /.debug < <(printf 'x')
 printf '0\n' | cfs cfs-put /.debug
-same ".clusterlog empty" '{ "data": [ ] }' "$(cfs cfs-cat /.clusterlog | tr '\n' ' ' | sed 's/ $//')"
+same ".clusterlog: cfsd's start (pmxcfs's first entry)" \
+	'"node": "n1", "user": "root", "msg": "starting cluster log"} ] }' \
+	"$(cfs cfs-cat /.clusterlog | tr '\n' ' ' | sed 's/ $//; s/.*"pid": [0-9]*, //')"
 
 # --- rm, mkdir, mv
 check "rm a file" cfs cfs-rm /b.txt

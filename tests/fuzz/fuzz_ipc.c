@@ -4,7 +4,7 @@
  * Feeds arbitrary bytes to ipc_message_decode() as a stream of requests
  * (what a local client can send to cfsd) and checks what a decoded
  * request promises: NUL-terminated paths within CFS_PATH_MAX, data inside
- * the input, data only on PUT and WRITE.
+ * the input, data only on PUT, WRITE and LOG.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +28,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *p, size_t n)
 				abort();
 			if (req.len && (req.data < p || req.data + req.len > p + used))
 				abort();
-			if (req.len && req.op != IPC_OP_PUT && req.op != IPC_OP_WRITE)
+			if (req.len && req.op != IPC_OP_PUT && req.op != IPC_OP_WRITE &&
+			    req.op != IPC_OP_LOG)
 				abort();
 		}
 		if (!used || used > n)
