@@ -78,6 +78,39 @@ static void test_strict_decoding(void)
 	         -EBADMSG);
 	T_EQ_INT(ipc_request_decode(IPC_OP_LEAVE, 1, (const uint8_t *)"\1\0\0\0\0", 5, r),
 	         -EBADMSG);
+	/* LOG: u8 priority, u16 + ident, u16 + tag, the message */
+	{
+		static const uint8_t log[] = { 5, 4, 0,   'r', 'o', 'o', 't',
+			                       3, 0, 't', 'a', 'g', 'h', 'i' };
+		uint8_t bad[sizeof(log)];
+		struct buf big = { 0 };
+
+		T_EQ_INT(ipc_request_decode(IPC_OP_LOG, 1, log, sizeof(log), r), 0);
+		T_EQ_INT(r->arg, 5);
+		T_EQ_STR(r->path, "root");
+		T_EQ_STR(r->to, "tag");
+		T_EQ_INT(r->len, 2);
+		T_EQ_MEM(r->data, "hi", 2);
+		memcpy(bad, log, sizeof(log));
+		bad[0] = 8; /* priorities are 0..7 */
+		T_EQ_INT(ipc_request_decode(IPC_OP_LOG, 1, bad, sizeof(bad), r), -EINVAL);
+		T_EQ_INT(ipc_request_decode(IPC_OP_LOG, 1, log, 8, r),
+		         -EBADMSG); /* cut in the tag */
+		buf_put(&big, log, 12);
+		for (int i = 0; i <= IPC_LOG_MSG_MAX; i++)
+			buf_put_u8(&big, 'x');
+		T_EQ_INT(ipc_request_decode(IPC_OP_LOG, 1, big.p, big.len, r), -EMSGSIZE);
+		buf_reset(&big);
+		buf_put_u8(&big, 6);
+		buf_put_le16(&big, IPC_LOG_STR_MAX + 1);
+		for (int i = 0; i <= IPC_LOG_STR_MAX; i++)
+			buf_put_u8(&big, 'u');
+		buf_put_le16(&big, 0);
+		T_EQ_INT(ipc_request_decode(IPC_OP_LOG, 1, big.p, big.len, r), -ENAMETOOLONG);
+		buf_free(&big);
+		T_ASSERT(!ipc_op_is_mutation(IPC_OP_LOG) && !ipc_op_is_admin(IPC_OP_LOG));
+		T_EQ_STR(ipc_op_name(IPC_OP_LOG), "LOG");
+	}
 	T_ASSERT(ipc_op_is_admin(IPC_OP_RELOAD) && !ipc_op_is_admin(IPC_OP_CLUSTER));
 	T_ASSERT(!ipc_op_is_mutation(IPC_OP_TOKEN));
 	/* unknown flag bits; a flag of another op */
