@@ -27,9 +27,10 @@
  *    batch holding it adds it once more; keeping the newest key that went
  *    and refusing anything older would close that, but the header does
  *    not ask for it.
- *  - "\u" and four hex digits are taken as the header says, lone
- *    surrogates (\ud800) included, though strict JSON readers (core/json.c,
- *    likely Perl's decode_json too) refuse them.
+ *  - "\u" and four hex digits are an escape unless they are half of a
+ *    surrogate pair without the other half (\ud800 alone): strict JSON
+ *    readers (core/json.c, Perl's decode_json) refuse those, so their
+ *    backslash is doubled like any other stray one.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -125,9 +126,22 @@ static bool is_hex(uint8_t b)
 	return (b >= '0' && b <= '9') || (b >= 'a' && b <= 'f') || (b >= 'A' && b <= 'F');
 }
 
-/* p[0] is '\': the length of the JSON escape it begins (2 or 6), or 0. */
+static unsigned hex4(const uint8_t *p)
+{
+	unsigned v = 0;
+
+	for (size_t i = 0; i < 4; i++)
+		v = v << 4 | (unsigned)(p[i] <= '9' ? p[i] - '0' : (p[i] | 0x20) - 'a' + 10);
+	return v;
+}
+
+/* p[0] is '\': the length of the JSON escape it begins (2, 6, or 12 for
+ * a surrogate pair), or 0.  A lone surrogate (\ud800 without its low
+ * half, or a low half alone) is not one: strict JSON readers refuse it. */
 static size_t escape_len(const uint8_t *p, size_t left)
 {
+	unsigned v;
+
 	if (left < 2)
 		return 0;
 	switch (p[1]) {
@@ -146,7 +160,18 @@ static size_t escape_len(const uint8_t *p, size_t left)
 		for (size_t i = 2; i < 6; i++)
 			if (!is_hex(p[i]))
 				return 0;
-		return 6;
+		v = hex4(p + 2);
+		if (v >= 0xdc00 && v <= 0xdfff)
+			return 0; /* a low half alone */
+		if (v < 0xd800 || v > 0xdbff)
+			return 6;
+		if (left < 12 || p[6] != '\\' || p[7] != 'u')
+			return 0; /* a high half alone */
+		for (size_t i = 8; i < 12; i++)
+			if (!is_hex(p[i]))
+				return 0;
+		v = hex4(p + 8);
+		return v >= 0xdc00 && v <= 0xdfff ? 12 : 0;
 	default:
 		return 0;
 	}
@@ -220,7 +245,7 @@ static size_t msg_make_safe(char *dst, size_t max, const char *raw)
 	size_t left = strlen(raw), o = 0;
 
 	while (left) {
-		char u[6]; /* the unit written for this input */
+		char u[12]; /* the unit written for this input (a surrogate pair: 12) */
 		size_t in = 1, k = 1;
 		uint32_t cp;
 

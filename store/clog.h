@@ -21,7 +21,8 @@
  * digits (newline: "#010"), UTF-8 of the Basic Multilingual Plane ->
  * "\uXXXX" (four lower-case hex digits), characters above it dropped,
  * bytes that are not valid UTF-8 -> '?'; a backslash that begins a
- * JSON escape (\" \\ \/ \b \f \n \r \t, \u and four hex digits) stays
+ * JSON escape (\" \\ \/ \b \f \n \r \t, \u and four hex digits, a
+ * surrogate only as a high-low pair) stays
  * as it is (Perl's log_msg sends "\u00e9" already escaped), any other
  * becomes "\\" (pmxcfs leaves it, and its JSON breaks); the result is
  * cut so that the whole entry stays within CLOG_ENTRY_MAX bytes, never

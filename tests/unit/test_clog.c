@@ -278,6 +278,11 @@ static void test_json_safe(void)
 	T_EQ_STR(safe("end\\"), "end\\\\");
 	T_EQ_STR(safe("\\\\\\"), "\\\\\\\\"); /* \\ kept, then a lone \ doubled */
 	T_EQ_STR(safe("\\\n"), "\\\\#010");
+	/* surrogates: a pair is one escape, a lone half is a stray backslash */
+	T_EQ_STR(safe("\\ud83d\\ude00!"), "\\ud83d\\ude00!");
+	T_EQ_STR(safe("\\ud83d!"), "\\\\ud83d!");
+	T_EQ_STR(safe("\\ude00"), "\\\\ude00");
+	T_EQ_STR(safe("\\ud83d\\u0041"), "\\\\ud83d\\u0041");
 	/* the stored form is a fixed point */
 	{
 		char once[CLOG_ENTRY_MAX + 1];
