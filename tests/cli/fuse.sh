@@ -75,6 +75,33 @@ same "a reader reads the file as it was at its open" old "$(cat <&3)"
 exec 3<&-
 same "the next open reads the new one" new "$(cat "$M/r.txt")"
 
+# --- several writers and readers at once: every read is one whole version
+# (files larger than one FUSE read, 128 KiB, so that a read is several)
+a=$(head -c 200000 /dev/zero | tr '\0' a)
+b=$(head -c 300000 /dev/zero | tr '\0' b)
+printf %s "$a" >"$M/race"
+writer() { for _ in $(seq 30); do printf %s "$1" >"$M/race"; done; }
+reader() {
+	local n=0 v
+	for _ in $(seq 60); do
+		v=$(cat "$M/race")
+		[ "$v" = "$a" ] || [ "$v" = "$b" ] || n=$((n + 1))
+	done
+	echo "$n"
+}
+writer "$a" &
+w1=$!
+writer "$b" &
+w2=$!
+reader >"$T/r1" &
+r1=$!
+reader >"$T/r2" &
+r2=$!
+wait $w1 $w2 $r1 $r2
+same "2 writers, 2 readers at once: no read saw a mix or a part" "0 0" "$(cat "$T/r1") $(cat "$T/r2")"
+check "cfsd is still there" kill -0 "$CFSD_PID"
+same "IPC reads one of the two" 1 "$(v=$(cfs cfs-cat /race); [ "$v" = "$a" ] || [ "$v" = "$b" ] && echo 1)"
+
 # --- pmxcfs's rules and errors, as programs see them
 expect "VMID in use elsewhere: File exists" 2 "File exists" sh -c "mkdir -p '$M/nodes/n2/lxc' && : >'$M/nodes/n2/lxc/100.conf'"
 expect "mkdir of an existing directory" 1 "File exists" mkdir "$M/priv"
