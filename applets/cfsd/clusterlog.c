@@ -8,10 +8,10 @@
  * again after a silence, sends it its whole log and asks for the other's
  * in return (CLOG_ASK), so that a node that was down or cut off catches
  * up with what it missed, and the others with what it wrote meanwhile.
- * Message: u8 flags (CLOG_ASK), then entries in store/clog.h's wire form.  Entries
- * are not replicated through the consensus log and are not persisted: as
- * in pmxcfs, the cluster log is what the running nodes remember, and a
- * node that restarts gets it back from the others.
+ * Message: u8 flags (CLOG_ASK), then entries in store/clog.h's wire
+ * form.  Entries are not replicated through the consensus log and are
+ * not persisted: as in pmxcfs, the cluster log is what the running nodes
+ * remember, and a node that restarts gets it back from the others.
  */
 #define LOG_TAG "clog"
 #include <errno.h>
