@@ -22,7 +22,7 @@ enum {
 	NODE_MSG_HELLO = 3,
 	NODE_MSG_DIVERGED = 4, /* "your log contradicts what we committed" */
 	NODE_MSG_UNLOCK = 5,   /* u64 version, path: a lock's unlock request */
-	NODE_MSG_CLOG = 6,     /* cluster log entries (store/clog.h wire form) */
+	NODE_MSG_CLOG = 6,     /* the cluster log's messages (applets/cfsd/clusterlog.c) */
 };
 
 #define TICK_SEC      0.01
