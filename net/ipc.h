@@ -37,7 +37,7 @@
  *	            "version":N,"entries":N,"bytes":N,"readonly":0,
  *	            "starttime":N,"applied":N,"journal_gen":N,
  *	            "journal_bytes":N,"writes":N,"syncs":N,"compacting":0,
- *	            "clients":N}
+ *	            "clients":N,"mount":"<dir or empty>","clog_entries":N}
  *	           (clients rely on "quorate":0|1; more keys may come).
  *	READ    2  reply: the file's bytes (also the virtual files .version,
  *	           .members, .vmlist, .clusterlog).  EISDIR for a directory.

@@ -26,6 +26,7 @@
 #include "core/log.h"
 #include "core/path.h"
 #include "core/json.h"
+#include "store/clog.h"
 #include "store/tree.h"
 #include "store/vfiles.h"
 
@@ -326,6 +327,8 @@ static void do_status(struct cfsd *d, struct ipc_client *c, uint32_t id)
 	json_kv_int(&w, "syncs", (int64_t)d->syncs);
 	json_kv_int(&w, "compacting", d->compact_pid != 0);
 	json_kv_int(&w, "clients", (int64_t)ipc_server_clients(d->ipc));
+	json_kv_str(&w, "mount", d->fuse ? d->mnt : ""); /* "": not mounted */
+	json_kv_int(&w, "clog_entries", d->clog ? (int64_t)clog_count(d->clog) : 0);
 	json_kv_int(&w, "rx_packets", (int64_t)ns->rx_packets);
 	json_kv_int(&w, "tx_packets", (int64_t)ns->tx_packets);
 	json_kv_int(&w, "drops_auth", (int64_t)ns->drops_auth);

@@ -20,6 +20,7 @@ as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
 chmod 755 "$T" "$ROOT" # for the checks as www-data and nobody
 start_cfsd || exit 1
 check "mounted at <root>/etc/pve, type fuse" grep -q " $M fuse " /proc/mounts
+same "cfs-status shows the mount" "mount            $M" "$(cfs cfs-status | grep '^mount')"
 same "mount options as pmxcfs" "rw,nosuid,nodev,relatime,user_id=0,group_id=0,default_permissions,allow_other" \
 	"$(awk -v m="$M" '$2 == m { print $4 }' /proc/mounts)"
 same "local -> nodes/n1 (the 'is it mounted' test of Proxmox)" "nodes/n1" "$(readlink "$M/local")"
@@ -143,6 +144,7 @@ same "one mount, not two" 1 "$(grep -c " $M " /proc/mounts)"
 stop_cfsd TERM
 start_cfsd --no-mount || exit 1
 check "--no-mount: no mount" sh -c "! grep -q ' $M ' /proc/mounts"
+same "cfs-status: no mount" "mount" "$(cfs cfs-status | grep '^mount' | tr -d ' ')"
 stop_cfsd TERM
 start_cfsd --mount "$T/elsewhere" || exit 1
 same "--mount DIR" "new" "$(cat "$T/elsewhere/r.txt")"
