@@ -52,6 +52,14 @@ for _ in $(seq 100); do
 	sleep 0.05
 done
 show "$CFSBOX" cfs-ls -R /
+if [ -L "$DIR/etc/pve/local" ]; then
+	echo
+	echo "# as root, cfsd also mounts the tree with FUSE at \$CFS_ROOT/etc/pve, as pmxcfs"
+	echo "# does at /etc/pve: plain files for every program, one change per written file"
+	show ls -l "$DIR/etc/pve/local/qemu-server/"
+	show sh -c "echo 'sockets: 1' >>'$DIR/etc/pve/local/qemu-server/100.conf'"
+	show "$CFSBOX" cfs-cat /nodes/demo1/qemu-server/100.conf
+fi
 kill "$PID"
 wait "$PID" 2>/dev/null || true
 PID=

@@ -48,13 +48,15 @@ check "rename" test -f "$M/c.txt" -a ! -e "$M/a.txt"
 same "rename seen by IPC" hello "$(cfs cfs-cat /c.txt)"
 rm "$M/c.txt"
 expect "unlink" 1 "No such file or directory" cfs cfs-cat /c.txt
+printf 'one\n' >"$M/app" && printf 'two\n' >>"$M/app"
+same "append (O_APPEND)" "one two" "$(cfs cfs-cat /app | tr '\n' ' ' | sed 's/ $//')"
 mkdir "$M/d" && rmdir "$M/d"
 check "mkdir and rmdir" test ! -e "$M/d"
 touch -d @1000000 "$M/b.txt"
 same "utime sets the mtime" 1000000 "$(stat -c %Y "$M/b.txt")"
 truncate -s 3 "$M/b.txt"
 same "truncate" "via" "$(cat "$M/b.txt")"
-same "readdir" ".clusterlog .debug .members .rrd .version .vmlist b.txt local lxc nodes openvz priv qemu-server" \
+same "readdir" ".clusterlog .debug .members .rrd .version .vmlist app b.txt local lxc nodes openvz priv qemu-server" \
 	"$(ls -A "$M" | tr '\n' ' ' | sed 's/ $//')"
 
 # --- one change per written file, readers keep what they opened
