@@ -63,7 +63,6 @@ struct fdirent {
 };
 
 struct fhandle {
-	uint64_t node;
 	char *path;
 	bool dir;
 	bool write;      /* opened for writing: data is a buffer to commit */
@@ -377,7 +376,6 @@ static void commit_done(void *ctx, int rc)
 			fuse_reply_err(fo->fc, p->unique, rc);
 			break;
 		}
-		h->node = a.ino;
 		fuse_reply_create(fo->fc, p->unique, &a, TIMEOUT, p->fh, FUSE_FOPEN_DIRECT_IO);
 		break;
 	case FUSE_OP_RENAME:
@@ -707,7 +705,6 @@ static void do_open(struct fuse_ops *fo, const struct fuse_req *req)
 		return;
 	}
 	h = xcalloc(1, sizeof(*h));
-	h->node = req->node;
 	h->path = xstrdup(path);
 	h->write = wr;
 	if (wr && (req->flags & O_TRUNC)) {
@@ -817,7 +814,6 @@ static void do_opendir(struct fuse_ops *fo, const struct fuse_req *req)
 	/* the listing is taken now: READDIR pages through this copy */
 	h = xcalloc(1, sizeof(*h));
 	h->dir = true;
-	h->node = req->node;
 	h->path = xstrdup(path);
 	dir_add(h, req->node, DT_DIR, ".");
 	dir_add(h, n->parent ? n->parent->inode + 1 : FUSE_ROOT_NODE, DT_DIR, "..");
