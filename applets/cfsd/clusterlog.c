@@ -14,8 +14,6 @@
  * remember, and a node that restarts gets it back from the others.
  */
 #define LOG_TAG "clog"
-#include <errno.h>
-#include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include "applets/cfsd/cfsd.h"
